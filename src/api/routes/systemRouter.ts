@@ -1,0 +1,58 @@
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import { listWorkers } from '../../shared/workerRegistry.js';
+import { ProblemError } from '../errors/ProblemError.js';
+
+const PING_TIMEOUT_MS = 1000;
+
+async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      redis.ping().then((r) => r === 'PONG'),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Liveness, readiness and what the deployment can run. */
+export function systemRouter(redis: Redis, queuePrefix: string): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    if (!(await pingWithin(redis, PING_TIMEOUT_MS))) {
+      throw new ProblemError(503, 'Not ready', 'Redis is not reachable.', undefined, { 'Retry-After': '5' });
+    }
+    const workers = await listWorkers(redis, queuePrefix);
+    res.json({ status: 'ready', redis: 'ok', workers: workers.length });
+  });
+
+  router.get('/v1/languages', async (_req, res) => {
+    const workers = await listWorkers(redis, queuePrefix);
+    const byLanguage = new Map<string, { versions: Set<string>; providers: Set<string> }>();
+    for (const worker of workers) {
+      for (const { language, version } of worker.languages) {
+        const entry = byLanguage.get(language) ?? { versions: new Set(), providers: new Set() };
+        entry.versions.add(version);
+        entry.providers.add(worker.provider);
+        byLanguage.set(language, entry);
+      }
+    }
+    const items = [...byLanguage].sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => ({
+      name,
+      versions: [...e.versions].sort(),
+      providers: [...e.providers].sort(),
+    }));
+    res.json({ items, workers: workers.length });
+  });
+
+  return router;
+}

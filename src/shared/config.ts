@@ -1,0 +1,71 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors/ConfigError.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every setting sandq reads from the environment, with its default.
+ * The README's configuration table mirrors this schema.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'use letters, digits, _, -, and {} for a Redis Cluster hash tag')
+    .default('sandq'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  WORKER_CONCURRENCY: positiveInt.max(256).default(Math.max(1, os.availableParallelism())),
+  SANDBOX_PROVIDER: z.enum(['local']).default('local'),
+  JOB_ATTEMPTS: positiveInt.max(20).default(3),
+  RESULT_TTL_SECONDS: positiveInt.default(86_400),
+  MAX_REQUEST_BYTES: positiveInt.default(5 * 1024 * 1024),
+
+  TIMEOUT_MS_DEFAULT: positiveInt.default(10_000),
+  TIMEOUT_MS_MAX: positiveInt.default(60_000),
+  MEMORY_MB_DEFAULT: positiveInt.default(256),
+  MEMORY_MB_MAX: positiveInt.default(2048),
+  MAX_PROCESSES_DEFAULT: positiveInt.default(64),
+  MAX_PROCESSES_MAX: positiveInt.default(512),
+  MAX_OUTPUT_BYTES_DEFAULT: positiveInt.default(1024 * 1024),
+  MAX_OUTPUT_BYTES_MAX: positiveInt.default(16 * 1024 * 1024),
+
+  BWRAP_PATH: z.string().min(1).optional(),
+  SANDBOX_UID: z.coerce.number().int().min(1).default(65534),
+  SANDBOX_GID: z.coerce.number().int().min(1).default(65534),
+  SANDBOX_WORK_ROOT: z.string().min(1).default(path.join(os.tmpdir(), 'sandq')),
+  REDIS_SERVER_PATH: z.string().min(1).optional(),
+}).superRefine((c, ctx) => {
+  const pairs = [
+    ['TIMEOUT_MS_DEFAULT', 'TIMEOUT_MS_MAX'],
+    ['MEMORY_MB_DEFAULT', 'MEMORY_MB_MAX'],
+    ['MAX_PROCESSES_DEFAULT', 'MAX_PROCESSES_MAX'],
+    ['MAX_OUTPUT_BYTES_DEFAULT', 'MAX_OUTPUT_BYTES_MAX'],
+  ] as const;
+  for (const [def, max] of pairs) {
+    if (c[def] > c[max]) ctx.addIssue({ code: 'custom', path: [def], message: `must not exceed ${max} (${c[max]})` });
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most deployment tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = present[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    }),
+  );
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { LANGUAGES, PROGRAM_FILE } from './languages.js';
+import type { LimitsPolicy } from './limits.js';
+
+const noNul = (s: string) => !s.includes('\0');
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A relative path inside the work dir: no absolute paths, no `..`, no empty or `.` segments. */
+const relativePath = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(noNul, 'must not contain NUL bytes')
+  .refine((p) => !p.startsWith('/'), 'must be relative to the work dir, not absolute')
+  .refine((p) => !p.includes('\\'), 'use / as the separator')
+  .refine((p) => p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'must not contain empty, "." or ".." segments');
+
+export const executionFileSchema = z
+  .object({
+    path: relativePath,
+    content: z.string(),
+    encoding: z.enum(['utf8', 'base64']).default('utf8'),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.encoding === 'base64' && !BASE64.test(f.content)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is not valid base64' });
+    }
+  });
+
+/** Builds the request schema; limits are checked against the operator's maximums, never clamped. */
+export function executionRequestSchema(policy: LimitsPolicy) {
+  const { defaults, max } = policy;
+  const limitsSchema = z
+    .object({
+      timeoutMs: z.number().int().min(1).max(max.timeoutMs).default(defaults.timeoutMs),
+      memoryMb: z.number().int().min(16).max(max.memoryMb).default(defaults.memoryMb),
+      maxProcesses: z.number().int().min(1).max(max.maxProcesses).default(defaults.maxProcesses),
+      maxOutputBytes: z.number().int().min(1).max(max.maxOutputBytes).default(defaults.maxOutputBytes),
+      network: z
+        .boolean()
+        .default(false)
+        .refine((n) => !n || policy.networkAllowed, 'network access is not enabled on this deployment'),
+    })
+    .strict();
+
+  return z
+    .object({
+      language: z.enum(LANGUAGES),
+      code: z.string().min(1).max(1024 * 1024),
+      stdin: z.string().default(''),
+      args: z.array(z.string().max(4096).refine(noNul, 'must not contain NUL bytes')).max(256).default([]),
+      env: z
+        .record(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name').max(128),
+          z.string().max(32 * 1024).refine(noNul, 'must not contain NUL bytes'),
+        )
+        .refine((e) => Object.keys(e).length <= 128, 'at most 128 variables')
+        .default({}),
+      files: z.array(executionFileSchema).max(1000).default([]),
+      limits: limitsSchema.default(defaults),
+      provider: z.enum(['local']).optional(),
+      priority: z.number().int().min(1).max(10).default(5),
+      metadata: z
+        .record(z.string().max(64), z.string().max(1024))
+        .refine((m) => Object.keys(m).length <= 32, 'at most 32 keys')
+        .default({}),
+    })
+    .strict()
+    .superRefine((req, ctx) => {
+      const taken = new Map<string, number>([[PROGRAM_FILE[req.language], -1]]);
+      req.files.forEach((file, index) => {
+        const segments = file.path.split('/');
+        // A file collides with another file of the same path, or with a directory another path needs.
+        for (let i = 1; i <= segments.length; i++) {
+          const prefix = segments.slice(0, i).join('/');
+          const other = taken.get(prefix);
+          if (other === undefined) continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['files', index, 'path'],
+            message:
+              other === -1
+                ? `"${prefix}" is where the program's code is written; choose another name`
+                : `collides with files[${other}].path`,
+          });
+          return;
+        }
+        for (const key of taken.keys()) {
+          if (key.startsWith(`${file.path}/`)) {
+            ctx.addIssue({ code: 'custom', path: ['files', index, 'path'], message: `collides with files[${taken.get(key)}].path` });
+            return;
+          }
+        }
+        taken.set(file.path, index);
+      });
+    });
+}
+
+export type ExecutionRequest = z.output<ReturnType<typeof executionRequestSchema>>;
+export type ExecutionRequestInput = z.input<ReturnType<typeof executionRequestSchema>>;

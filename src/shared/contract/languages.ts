@@ -1,0 +1,11 @@
+/** Languages the contract knows. `GET /v1/languages` says which of them this deployment really runs. */
+export const LANGUAGES = ['python', 'javascript', 'typescript', 'bash'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** File name the program's code is written to in the work dir; request files may not take it. */
+export const PROGRAM_FILE: Record<Language, string> = {
+  python: 'main.py',
+  javascript: 'main.js',
+  typescript: 'main.js',
+  bash: 'main.sh',
+};

@@ -1,0 +1,47 @@
+import type { Job, JobState } from 'bullmq';
+import type { ExecutionOutcome, ExecutionStatus, ExecutionView } from './contract/execution.js';
+import type { ExecutionJobData } from './queues.js';
+
+type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+function statusOf(job: ExecutionJob, state: JobState | 'unknown'): ExecutionStatus {
+  switch (state) {
+    case 'completed':
+      return job.returnvalue?.status ?? 'error';
+    case 'failed':
+      return 'error';
+    case 'active':
+      return 'running';
+    default:
+      // waiting, prioritized, delayed (a retry's backoff) and waiting-children are all "not started yet".
+      return 'queued';
+  }
+}
+
+/** The client's view of an execution, derived from its job and the job's state. */
+export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown'): ExecutionView {
+  const status = statusOf(job, state);
+  const outcome = state === 'completed' ? job.returnvalue : null;
+  const final = state === 'completed' || state === 'failed';
+  return {
+    id: String(job.id),
+    status,
+    language: job.data.request.language,
+    provider: job.data.provider,
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: iso(job.processedOn),
+    finishedAt: final ? iso(job.finishedOn) : null,
+    attempts: job.attemptsStarted ?? job.attemptsMade,
+    metadata: job.data.request.metadata,
+    result: outcome?.result ?? null,
+    error:
+      outcome?.error ??
+      (state === 'failed' ? { code: 'internal', message: job.failedReason || 'the execution could not be run' } : null),
+  };
+}
+
+export function isFinalState(state: JobState | 'unknown'): boolean {
+  return state === 'completed' || state === 'failed';
+}

@@ -1,0 +1,86 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config.js';
+import type { ExecutionOutcome } from '../shared/contract/execution.js';
+import type { Logger } from '../shared/logger.js';
+import { EXECUTIONS_QUEUE, type ExecutionJobData } from '../shared/queues.js';
+import { createRedisConnection } from '../shared/redis.js';
+import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
+import { RUNTIME_OF } from './program/prepareProgram.js';
+import { createExecutionProcessor } from './processExecution.js';
+import { LocalSandboxProvider } from './sandbox/local/LocalSandboxProvider.js';
+import type { SandboxProvider } from './sandbox/SandboxProvider.js';
+
+/** A worker process's share of sandq: takes execution jobs and runs them in sandboxes. */
+export class WorkerRole {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
+    private readonly provider: SandboxProvider,
+    private readonly redis: Redis,
+    private readonly announcement: WorkerAnnouncement,
+    private readonly heartbeat: NodeJS.Timeout,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(config: Config, redisUrl: string, logger: Logger): Promise<WorkerRole> {
+    const provider = await LocalSandboxProvider.start({
+      bwrapPath: config.BWRAP_PATH,
+      workRoot: config.SANDBOX_WORK_ROOT,
+      uid: config.SANDBOX_UID,
+      gid: config.SANDBOX_GID,
+      logger,
+    });
+    const runtimes = await provider.runtimes();
+    const versionOf = new Map(runtimes.map((r) => [r.runtime, r.version]));
+    const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const announcement: WorkerAnnouncement = {
+      id,
+      host: os.hostname(),
+      provider: provider.name,
+      languages: Object.entries(RUNTIME_OF).flatMap(([language, runtime]) => {
+        const version = versionOf.get(runtime);
+        return version ? [{ language, version }] : [];
+      }),
+      startedAt: new Date().toISOString(),
+    };
+
+    const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
+    const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
+      EXECUTIONS_QUEUE,
+      createExecutionProcessor({ provider, logger }),
+      { connection: redis, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, name: id },
+    );
+    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    worker.on('failed', (job, error) =>
+      logger.warn({ executionId: job?.id, attempt: job?.attemptsMade, err: error }, 'execution attempt failed in the service'),
+    );
+
+    const announce = () =>
+      announceWorker(redis, config.QUEUE_PREFIX, announcement).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not announce worker'),
+      );
+    await announce();
+    const heartbeat = setInterval(announce, (ANNOUNCEMENT_TTL_SECONDS * 1000) / 3);
+    heartbeat.unref();
+    logger.info({ workerId: id, provider: provider.name, languages: announcement.languages, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+    return new WorkerRole(worker, provider, redis, announcement, heartbeat, config, logger);
+  }
+
+  /** Stops taking jobs, lets running ones finish, then releases sandboxes and Redis. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
+      await this.worker.close();
+      await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.announcement.id).catch(() => {});
+      await this.provider.close();
+      await this.redis.quit().catch(() => this.redis.disconnect());
+      this.logger.info({ workerId: this.announcement.id }, 'worker stopped');
+    })();
+    await this.closing;
+  }
+}

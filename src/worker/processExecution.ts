@@ -1,0 +1,55 @@
+import type { Job } from 'bullmq';
+import type { ExecutionOutcome, FinalStatus } from '../shared/contract/execution.js';
+import type { Logger } from '../shared/logger.js';
+import type { ExecutionJobData } from '../shared/queues.js';
+import { isBuildFailure, prepareProgram } from './program/prepareProgram.js';
+import type { RunOutcome, SandboxProvider, Termination } from './sandbox/SandboxProvider.js';
+
+export interface ProcessorDeps {
+  provider: SandboxProvider;
+  logger: Logger;
+}
+
+const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
+  timed_out: 'timed_out',
+  output_exceeded: 'output_exceeded',
+  memory_exceeded: 'memory_exceeded',
+  cancelled: 'cancelled',
+};
+
+function statusOf(run: RunOutcome): FinalStatus {
+  if (run.termination !== 'exited') return STATUS_OF[run.termination];
+  return run.exitCode === 0 ? 'succeeded' : 'failed';
+}
+
+/**
+ * The BullMQ processor. Whatever the user's program does is a completed
+ * execution (its status says how it went); only a fault of the service itself
+ * throws, so that BullMQ retries the job.
+ */
+export function createExecutionProcessor(deps: ProcessorDeps) {
+  return async (job: Job<ExecutionJobData, ExecutionOutcome>, _token?: string, signal?: AbortSignal): Promise<ExecutionOutcome> => {
+    const log = deps.logger.child({ executionId: job.id, attempt: job.attemptsStarted });
+    const { request } = job.data;
+    const queuedMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
+    log.info({ language: request.language, queuedMs }, 'execution started');
+
+    const program = await prepareProgram(request);
+    if (isBuildFailure(program)) {
+      log.info({ status: 'failed' }, 'execution did not compile');
+      const result = { exitCode: 1, signal: null, stdout: '', stderr: program.message, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs };
+      return { status: 'failed', result, error: null };
+    }
+
+    const sandbox = await deps.provider.create(request.limits);
+    try {
+      const run = await sandbox.run(program, { limits: request.limits, signal });
+      const status = statusOf(run);
+      log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
+      const { termination: _termination, ...result } = run;
+      return { status, result: { ...result, queuedMs }, error: null };
+    } finally {
+      await sandbox.destroy();
+    }
+  };
+}

@@ -1,0 +1,67 @@
+import type { Limits } from '../../shared/contract/limits.js';
+
+/** The interpreters a sandbox can start; languages map onto these (TypeScript runs on node). */
+export type Runtime = 'python' | 'node' | 'bash';
+
+export interface RuntimeVersion {
+  runtime: Runtime;
+  version: string;
+}
+
+export interface ProgramFile {
+  /** Relative to the work dir; already validated by the request schema. */
+  path: string;
+  content: Buffer;
+}
+
+/** Everything a sandbox needs to run one program; produced by the processor, provider-neutral. */
+export interface Program {
+  runtime: Runtime;
+  /** Work-dir relative file the source is written to and the runtime is started with. */
+  entryFile: string;
+  source: string;
+  stdin: string;
+  args: string[];
+  env: Record<string, string>;
+  files: ProgramFile[];
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunOptions {
+  limits: Limits;
+  /** Aborting kills the program; the outcome then says `cancelled`. */
+  signal?: AbortSignal;
+  /** Called with each chunk as the program writes it (within the output cap). */
+  onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+}
+
+/** How the program's run ended, from the sandbox's point of view. */
+export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled';
+
+export interface RunOutcome {
+  termination: Termination;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
+
+/** One isolated environment, used for exactly one program and then destroyed. */
+export interface Sandbox {
+  run(program: Program, options: RunOptions): Promise<RunOutcome>;
+  /** Kills whatever still runs and removes every trace; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** A source of sandboxes (local bubblewrap, E2B, …). Knows nothing about queues. */
+export interface SandboxProvider {
+  readonly name: string;
+  /** Runtimes this provider can really start here, with versions. */
+  runtimes(): Promise<RuntimeVersion[]>;
+  create(limits: Limits): Promise<Sandbox>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,66 @@
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+
+/** Where the job's files live inside the sandbox; also its cwd and HOME. */
+export const SANDBOX_WORK_DIR = '/work';
+
+/**
+ * The read-only system view every sandbox gets: /usr, the merged-/usr links
+ * (or directories on older layouts) and the few /etc files the dynamic linker
+ * and interpreters read. Nothing else of the host (no /home, /root, /var, /etc/shadow).
+ */
+export function systemMounts(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    if (!existsSync(dir)) continue;
+    const stat = lstatSync(dir);
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
+  }
+  for (const file of ['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/localtime']) {
+    if (existsSync(file)) args.push('--ro-bind', file, file);
+  }
+  return args;
+}
+
+export interface SandboxArgumentsInput {
+  systemMounts: string[];
+  /** Host directory bound read-write at SANDBOX_WORK_DIR. */
+  hostWorkDir: string;
+  env: Record<string, string>;
+}
+
+const BASE_ENV: Record<string, string> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: SANDBOX_WORK_DIR,
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+};
+
+/**
+ * bubblewrap options for one program: every namespace unshared (user, pid,
+ * net, ipc, uts, cgroup), no nested user namespaces, a fresh session, killed
+ * with its parent, an empty environment but for what the request asked.
+ * These travel to bwrap over a pipe (`--args`), not argv.
+ */
+export function sandboxArguments(input: SandboxArgumentsInput): string[] {
+  const args = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--hostname', 'sandbox',
+    ...input.systemMounts,
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--bind', input.hostWorkDir, SANDBOX_WORK_DIR,
+    '--chdir', SANDBOX_WORK_DIR,
+    '--cap-drop', 'ALL',
+    '--clearenv',
+  ];
+  for (const [name, value] of Object.entries({ ...BASE_ENV, ...input.env })) {
+    args.push('--setenv', name, value);
+  }
+  return args;
+}

@@ -1,0 +1,51 @@
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { findExecutable } from '../../../shared/findExecutable.js';
+import type { Runtime } from '../SandboxProvider.js';
+
+export interface RuntimeCommand {
+  runtime: Runtime;
+  /** Absolute path as seen both on the host and inside the sandbox (it lives under /usr). */
+  executable: string;
+  versionArgs: string[];
+}
+
+/**
+ * Only directories the sandbox mounts are searched: an interpreter under
+ * /root/.pyenv or /home would not exist inside the sandbox.
+ */
+const SANDBOX_VISIBLE_PATH = ['/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter);
+
+function locate(name: string): string | undefined {
+  const found = findExecutable(name, SANDBOX_VISIBLE_PATH);
+  if (!found) return undefined;
+  const real = realpathSync(found);
+  return real.startsWith('/usr/') ? found : undefined;
+}
+
+/** Finds python3, node and bash where the sandbox can see them; missing ones are left out. */
+export function locateRuntimes(): RuntimeCommand[] {
+  const wanted: [Runtime, string, string[]][] = [
+    ['python', 'python3', ['--version']],
+    ['node', 'node', ['--version']],
+    ['bash', 'bash', ['-c', 'echo "$BASH_VERSION"']],
+  ];
+  return wanted.flatMap(([runtime, name, versionArgs]) => {
+    const executable = locate(name);
+    return executable ? [{ runtime, executable, versionArgs }] : [];
+  });
+}
+
+/** Arguments placed before the entry file, chosen by the interpreter's own version. */
+export function runtimeFlags(runtime: Runtime, version: string): string[] {
+  switch (runtime) {
+    case 'python':
+      // Unbuffered, so output reaches the client while the program runs.
+      return ['-u'];
+    case 'node':
+      // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
+      return Number(/^v?(\d+)/.exec(version)?.[1] ?? 0) < 22 ? ['--experimental-detect-module'] : [];
+    case 'bash':
+      return [];
+  }
+}
