@@ -7,8 +7,11 @@ import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import type { Logger } from '../shared/logger.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
+import { settleWithin } from '../shared/settleWithin.js';
 import { createApp } from './createApp.js';
 import { ExecutionStore } from './ExecutionStore.js';
+
+const CLOSE_TIMEOUT_MS = 2000;
 
 /** The API process's share of sandq: the HTTP server and its queue handles. */
 export class ApiRole {
@@ -61,8 +64,10 @@ export class ApiRole {
       const force = setTimeout(() => this.server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
-      await Promise.all([this.queueEvents.close(), this.queue.close()]);
-      await Promise.all([this.redis.quit().catch(() => this.redis.disconnect()), this.eventsRedis.quit().catch(() => this.eventsRedis.disconnect())]);
+      await settleWithin(Promise.all([this.queueEvents.close(), this.queue.close()]), CLOSE_TIMEOUT_MS);
+      for (const connection of [this.redis, this.eventsRedis]) {
+        if (!(await settleWithin(connection.quit(), CLOSE_TIMEOUT_MS))) connection.disconnect();
+      }
       this.logger.info('api stopped');
     })();
     await this.closing;

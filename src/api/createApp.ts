@@ -26,7 +26,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  app.use(express.json({ limit: deps.config.MAX_REQUEST_BYTES, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: deps.config.MAX_REQUEST_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));
 
   app.use(systemRouter(deps.redis, deps.config.QUEUE_PREFIX));
   app.use(executionsRouter(deps.store, limitsPolicyFrom(deps.config)));

@@ -7,6 +7,7 @@ import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import type { Logger } from '../shared/logger.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData } from '../shared/queues.js';
 import { createRedisConnection } from '../shared/redis.js';
+import { settleWithin } from '../shared/settleWithin.js';
 import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
 import { RUNTIME_OF } from './program/prepareProgram.js';
 import { createExecutionProcessor } from './processExecution.js';
@@ -78,7 +79,7 @@ export class WorkerRole {
       await this.worker.close();
       await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.announcement.id).catch(() => {});
       await this.provider.close();
-      await this.redis.quit().catch(() => this.redis.disconnect());
+      if (!(await settleWithin(this.redis.quit(), 2000))) this.redis.disconnect();
       this.logger.info({ workerId: this.announcement.id }, 'worker stopped');
     })();
     await this.closing;

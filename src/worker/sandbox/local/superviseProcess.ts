@@ -18,6 +18,8 @@ export interface SuperviseInput {
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
 
+const PIPE_DRAIN_MS = 2000;
+
 /** Exit statuses above 128 are how bwrap (like a shell) reports a child killed by a signal. */
 function signalFromExitCode(code: number): string | null {
   if (code <= 128 || code > 128 + 64) return null;
@@ -71,6 +73,15 @@ export async function superviseProcess(input: SuperviseInput): Promise<RunOutcom
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (c, s) => resolve([c, s]));
+      // Output pipes close when the last process holding them dies; should anything
+      // outlive bwrap and hold them, stop reading rather than wait for it.
+      child.once('exit', (c, s) => {
+        setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          resolve([c, s]);
+        }, PIPE_DRAIN_MS).unref();
+      });
     });
     const exitCode = termination === 'exited' ? code : null;
     return {

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/shared/config.js';
+import { ConfigError } from '../src/shared/errors/ConfigError.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      QUEUE_PREFIX: 'sandq',
+      SANDBOX_PROVIDER: 'local',
+      RESULT_TTL_SECONDS: 86400,
+      TIMEOUT_MS_DEFAULT: 10000,
+      TIMEOUT_MS_MAX: 60000,
+    });
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('reads values and treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '8080', REDIS_URL: 'redis://10.0.0.5:6380', WORKER_CONCURRENCY: '', LOG_LEVEL: 'debug' });
+    expect(config.PORT).toBe(8080);
+    expect(config.REDIS_URL).toBe('redis://10.0.0.5:6380');
+    expect(config.WORKER_CONCURRENCY).toBeGreaterThan(0);
+    expect(config.LOG_LEVEL).toBe('debug');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['WORKER_CONCURRENCY', '0'],
+    ['SANDBOX_PROVIDER', 'docker'],
+    ['LOG_LEVEL', 'loud'],
+    ['RESULT_TTL_SECONDS', '-5'],
+    ['QUEUE_PREFIX', 'a:b'],
+  ])('names %s when it is %j', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${name}: `));
+    expect(problems[0]).toContain(JSON.stringify(value));
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({ PORT: 'x', LOG_LEVEL: 'y' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT']);
+  });
+
+  it('refuses a default above its maximum', () => {
+    const problems = problemsOf({ TIMEOUT_MS_DEFAULT: '90000' });
+    expect(problems[0]).toMatch(/^TIMEOUT_MS_DEFAULT: must not exceed TIMEOUT_MS_MAX/);
+  });
+});
