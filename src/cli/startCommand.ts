@@ -24,7 +24,7 @@ export async function startService(role: Role, config: Config, logger: Logger): 
     if (role !== 'all') {
       throw new Error(`REDIS_URL is not set. \`sandq start ${role}\` joins a deployment through a shared Redis: set REDIS_URL=redis://host:6379 (or run \`npm start\` for everything in one process).`);
     }
-    redisServer = await RedisServerProcess.start();
+    redisServer = await RedisServerProcess.start({ executable: config.REDIS_SERVER_PATH });
     redisUrl = redisServer.url;
     logger.info({ redisUrl, dataDir: redisServer.dir }, 'started a private redis-server (set REDIS_URL to use your own)');
   }

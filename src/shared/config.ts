@@ -11,7 +11,6 @@ const positiveInt = z.coerce.number().int().positive();
  * The README's configuration table mirrors this schema.
  */
 export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
