@@ -1,0 +1,75 @@
+import path from 'node:path';
+import type { JobCgroup } from './JobCgroup.js';
+import { CPU_PERIOD_US, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { errorCode, isPermissionError, keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
+
+/** A job's directory in each controller's hierarchy; memory and pids may share one when co-mounted. */
+export interface V1JobDirectories {
+  memory: string;
+  pids: string;
+  cpu: string | undefined;
+}
+
+/** One job's cgroups under cgroup v1: a directory per controller hierarchy. */
+export class CgroupV1Job implements JobCgroup {
+  readonly directories: readonly string[];
+  private destroyed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly dirs: V1JobDirectories,
+  ) {
+    this.directories = [...new Set([dirs.memory, dirs.pids, dirs.cpu].filter((dir) => dir !== undefined))];
+  }
+
+  async applyLimits(limits: CgroupLimits): Promise<void> {
+    const memory = (file: string) => path.join(this.dirs.memory, file);
+    await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+    // memsw counts RAM + swap: equal to the RAM limit, no swap is left to escape into.
+    // It may never be below limit_in_bytes, hence written second.
+    await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    try {
+      await writeIfPresent(memory('memory.swappiness'), '0');
+    } catch (error) {
+      // Some kernels refuse it (e.g. under a hierarchical parent); memsw already closes swap where it exists.
+      if (!isPermissionError(error) && errorCode(error) !== 'EINVAL') throw error;
+    }
+    await writeValue(path.join(this.dirs.pids, 'pids.max'), String(limits.maxProcesses));
+    if (this.dirs.cpu) {
+      await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), String(cpuQuotaMicros(limits.cpus)));
+    }
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    // Each hierarchy places processes independently: join all of them, or a limit silently does not apply.
+    for (const dir of this.directories) await writeValue(path.join(dir, 'cgroup.procs'), String(pid));
+  }
+
+  async oomKilled(): Promise<boolean> {
+    const control = keyedValues(await readOptional(path.join(this.dirs.memory, 'memory.oom_control')));
+    const kills = control.get('oom_kill');
+    if (kills !== undefined) return kills > 0;
+    // Kernels before 4.13 do not count kills: a hit limit while under OOM is the best sign left.
+    const failures = Number((await readOptional(path.join(this.dirs.memory, 'memory.failcnt')))?.trim() ?? 0);
+    return failures > 0 && control.get('under_oom') === 1;
+  }
+
+  async memoryPeakBytes(): Promise<number | null> {
+    const text = await readOptional(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'));
+    return text === null ? null : Number(text.trim());
+  }
+
+  async killAll(): Promise<void> {
+    // v1 has no cgroup.kill. With pids.max at 0 nothing inside can fork any more, so the kill loop cannot be outrun.
+    await writeIfPresent(path.join(this.dirs.pids, 'pids.max'), '0');
+    await killUntilEmpty(this.directories.map((dir) => path.join(dir, 'cgroup.procs')));
+  }
+
+  async destroy(): Promise<void> {
+    // Once removed, a job of the same name may be created again: this object must not touch it.
+    if (this.destroyed) return;
+    await killThenRemove(() => this.killAll(), this.directories);
+    this.destroyed = true;
+  }
+}

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { JobCgroup } from './JobCgroup.js';
+import { CPU_PERIOD_US, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
+
+/** One job's cgroup in the unified hierarchy: a single leaf directory. */
+export class CgroupV2Job implements JobCgroup {
+  readonly directories: readonly string[];
+  private destroyed = false;
+
+  constructor(
+    readonly name: string,
+    readonly directory: string,
+  ) {
+    this.directories = [directory];
+  }
+
+  /** `swapAccounted`: whether the kernel offers memory.swap.max here. `cpu`: whether the cpu controller is enabled. */
+  async applyLimits(limits: CgroupLimits, options: { swapAccounted: boolean; cpu: boolean }): Promise<void> {
+    await writeValue(this.file('memory.max'), String(limits.memoryBytes));
+    // Without this the job could spill past memory.max into swap.
+    if (options.swapAccounted) await writeValue(this.file('memory.swap.max'), '0');
+    await writeValue(this.file('pids.max'), String(limits.maxProcesses));
+    if (options.cpu) await writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    await writeValue(this.file('cgroup.procs'), String(pid));
+  }
+
+  async oomKilled(): Promise<boolean> {
+    return (keyedValues(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0) > 0;
+  }
+
+  async memoryPeakBytes(): Promise<number | null> {
+    // memory.peak arrived in kernel 5.19.
+    const text = await readOptional(this.file('memory.peak'));
+    return text === null ? null : Number(text.trim());
+  }
+
+  async killAll(): Promise<void> {
+    // cgroup.kill (kernel 5.14+) kills every member at once, forks in flight included.
+    // Older kernels: stop forks with pids.max = 0, then SIGKILL what cgroup.procs lists.
+    if (!(await writeIfPresent(this.file('cgroup.kill'), '1'))) await writeIfPresent(this.file('pids.max'), '0');
+    // Either way, wait until the kernel no longer lists anyone, so rmdir can succeed.
+    await killUntilEmpty([this.file('cgroup.procs')]);
+  }
+
+  async destroy(): Promise<void> {
+    // Once removed, a job of the same name may be created again: this object must not touch it.
+    if (this.destroyed) return;
+    await killThenRemove(() => this.killAll(), this.directories);
+    this.destroyed = true;
+  }
+
+  private file(name: string): string {
+    return path.join(this.directory, name);
+  }
+}

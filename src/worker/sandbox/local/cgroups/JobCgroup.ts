@@ -1,0 +1,16 @@
+/** The cgroup of one job: created with its limits, emptied and removed after the run. */
+export interface JobCgroup {
+  readonly name: string;
+  /** One directory per hierarchy the job lives in (v1: one per controller mount; v2: one). */
+  readonly directories: readonly string[];
+  /** Moves a process in; its future children are born inside. */
+  addProcess(pid: number): Promise<void>;
+  /** Whether the kernel's OOM killer killed a process of this job. */
+  oomKilled(): Promise<boolean>;
+  /** Highest memory use seen, or null where the kernel does not record it. */
+  memoryPeakBytes(): Promise<number | null>;
+  /** SIGKILLs every member and resolves once none is left; rejects if some outlive a few seconds. */
+  killAll(): Promise<void>;
+  /** killAll, then removes the cgroup; idempotent, and a cgroup already gone is fine. */
+  destroy(): Promise<void>;
+}
