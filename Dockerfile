@@ -52,9 +52,13 @@ ENV NODE_ENV=production \
     SANDBOX_WORK_ROOT=/tmp/sandq
 
 # Non-root for every role, the worker included: bubblewrap (not setuid on
-# Debian) then runs unprivileged in a user namespace of its own, and each
-# sandbox runs as this same uid (SANDBOX_UID/SANDBOX_GID only apply when the
-# worker runs as root, which then drops each sandbox to 65534).
+# Debian) then runs unprivileged in a user namespace of its own. The price,
+# which `sandq doctor` and /readyz report: every sandbox runs as this same
+# uid (a root worker gives each its own uid from SANDBOX_UID_BASE), work dirs
+# are plain directories rather than size-capped tmpfs mounts, and without a
+# delegated, writable cgroup the limits fall back to rlimits. A worker that
+# must hold Node's memory needs a writable cgroup (cgroup v2 with
+# --cgroupns=private and write access to it).
 USER sandq
 
 EXPOSE 3000

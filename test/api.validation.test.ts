@@ -56,6 +56,8 @@ const malformed: [string, unknown, string][] = [
   ['stdin not a string', { ...valid, stdin: ['x'] }, 'stdin'],
   ['unknown provider', { ...valid, provider: 'mars' }, 'provider'],
   ['metadata value not a string', { ...valid, metadata: { n: 1 } }, 'metadata.n'],
+  ['absolute artifact pattern', { ...valid, artifacts: ['/etc/*'] }, 'artifacts[0]'],
+  ['artifact pattern with ..', { ...valid, artifacts: ['../*'] }, 'artifacts[0]'],
   ['body is an array', [valid], '(body)'],
   ['body is null', null, '(body)'],
 ];

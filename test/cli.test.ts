@@ -46,6 +46,33 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+describe('sandq doctor', () => {
+  it('prints the isolation this host provides and exits 0', async () => {
+    const started = runCli(['doctor'], {});
+    expect(await started.exit).toBe(0);
+    const out = started.output();
+    expect(out).toMatch(/namespaces\s+user, pid, net, ipc, uts, cgroup, mnt: all unshared/);
+    expect(out).toMatch(/identity\s+a host uid per sandbox/);
+    expect(out).toMatch(/seccomp\s+\d+ system calls denied/);
+    expect(out).toMatch(/cgroups\s+cgroup v[12] \(memory, pids/);
+    expect(out).toContain('Result: the local provider isolates jobs on this host.');
+  });
+
+  it('warns about the rlimit fallback when no cgroup hierarchy is writable', async () => {
+    const started = runCli(['doctor'], { SANDBOX_CGROUP_ROOT: mkdtempSync(path.join(os.tmpdir(), 'sandq-none-')) });
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toMatch(/cgroups\s+none: rlimit fallback/);
+    expect(started.output()).toMatch(/Warnings:\n\s+- no writable cgroup hierarchy/);
+  });
+
+  it('exits non-zero when jobs cannot be isolated', async () => {
+    const started = runCli(['doctor'], { BWRAP_PATH: '/nonexistent/bwrap' });
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain('Result: jobs cannot be isolated on this host.');
+    expect(started.output()).toContain('apt-get install bubblewrap');
+  });
+});
+
 describe('sandq start (npm start)', () => {
   it('without REDIS_URL starts a private redis-server, runs a job, and removes it all on SIGTERM', async () => {
     const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined });

@@ -103,6 +103,20 @@ describe('inputs', () => {
     expect(ex.result?.stdout).toBe('42\n');
   });
 
+  it('returns artifacts matching the requested patterns, base64', async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'python',
+      code: 'import os\nos.makedirs("out/deep")\nopen("out/a.bin","wb").write(bytes([0,1,2]))\nopen("out/deep/b.txt","w").write("b")\nopen("skip.txt","w").write("no")',
+      artifacts: ['out/**'],
+    });
+    expect(ex.status).toBe('succeeded');
+    const result = ex.result as unknown as { artifacts: { path: string; size: number; encoding: string; content: string }[] };
+    expect(result.artifacts.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'out/a.bin', size: 3, encoding: 'base64', content: Buffer.from([0, 1, 2]).toString('base64') },
+      { path: 'out/deep/b.txt', size: 1, encoding: 'base64', content: Buffer.from('b').toString('base64') },
+    ]);
+  });
+
   it('keeps metadata', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'true', metadata: { userId: '42' } });
     expect(ex.metadata).toEqual({ userId: '42' });

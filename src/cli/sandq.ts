@@ -4,6 +4,7 @@ import { loadConfig } from '../shared/config.js';
 import { ConfigError } from '../shared/errors/ConfigError.js';
 import { MissingPrerequisiteError } from '../shared/errors/MissingPrerequisiteError.js';
 import { createLogger } from '../shared/logger.js';
+import { doctor } from './doctorCommand.js';
 import { type Role, startService } from './startCommand.js';
 
 const USAGE = `Usage: sandq <command>
@@ -11,6 +12,8 @@ const USAGE = `Usage: sandq <command>
 Commands:
   start [all|api|worker]   run the API and a worker in one process (all, the default),
                            or one role against REDIS_URL
+  doctor                   show which sandbox isolation features this host provides;
+                           exits non-zero when jobs cannot be isolated here
   help                     show this text
 
 Configuration comes from environment variables; see the README.`;
@@ -57,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       await start(role);
       return -1;
     }
+    case 'doctor':
+      return await doctor(loadConfig());
     case 'help':
     case '--help':
       process.stdout.write(`${USAGE}\n`);

@@ -34,10 +34,13 @@ export const configSchema = z.object({
   MAX_PROCESSES_MAX: positiveInt.default(512),
   MAX_OUTPUT_BYTES_DEFAULT: positiveInt.default(1024 * 1024),
   MAX_OUTPUT_BYTES_MAX: positiveInt.default(16 * 1024 * 1024),
+  MAX_ARTIFACT_BYTES: positiveInt.default(10 * 1024 * 1024),
 
   BWRAP_PATH: z.string().min(1).optional(),
-  SANDBOX_UID: z.coerce.number().int().min(1).default(65534),
-  SANDBOX_GID: z.coerce.number().int().min(1).default(65534),
+  SANDBOX_UID_BASE: z.coerce.number().int().min(1000).max(4_000_000_000).default(2_000_000),
+  SANDBOX_UID_COUNT: positiveInt.max(1_000_000).default(4096),
+  SANDBOX_CPUS: z.coerce.number().positive().max(256).default(1),
+  SANDBOX_CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
   SANDBOX_WORK_ROOT: z.string().min(1).default(path.join(os.tmpdir(), 'sandq')),
   REDIS_SERVER_PATH: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {

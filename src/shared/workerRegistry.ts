@@ -12,6 +12,8 @@ export interface WorkerAnnouncement {
   provider: string;
   languages: RuntimeInfo[];
   startedAt: string;
+  /** Conditions that weaken this worker's isolation (e.g. no cgroups: rlimit fallback). */
+  warnings: string[];
 }
 
 /** An announcement lives this long unless renewed, so a dead worker drops out by itself. */

@@ -32,8 +32,10 @@ export class WorkerRole {
     const provider = await LocalSandboxProvider.start({
       bwrapPath: config.BWRAP_PATH,
       workRoot: config.SANDBOX_WORK_ROOT,
-      uid: config.SANDBOX_UID,
-      gid: config.SANDBOX_GID,
+      uidBase: config.SANDBOX_UID_BASE,
+      uidCount: config.SANDBOX_UID_COUNT,
+      cpusPerJob: config.SANDBOX_CPUS,
+      cgroupRoot: config.SANDBOX_CGROUP_ROOT,
       logger,
     });
     const runtimes = await provider.runtimes();
@@ -48,12 +50,13 @@ export class WorkerRole {
         return version ? [{ language, version }] : [];
       }),
       startedAt: new Date().toISOString(),
+      warnings: provider.warnings(),
     };
 
     const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
-      createExecutionProcessor({ provider, logger }),
+      createExecutionProcessor({ provider, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES }),
       { connection: redis, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, name: id },
     );
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

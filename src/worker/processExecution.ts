@@ -8,6 +8,7 @@ import type { RunOutcome, SandboxProvider, Termination } from './sandbox/Sandbox
 export interface ProcessorDeps {
   provider: SandboxProvider;
   logger: Logger;
+  maxArtifactBytes: number;
 }
 
 const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
@@ -37,17 +38,18 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const program = await prepareProgram(request);
     if (isBuildFailure(program)) {
       log.info({ status: 'failed' }, 'execution did not compile');
-      const result = { exitCode: 1, signal: null, stdout: '', stderr: program.message, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs };
+      const result = { exitCode: 1, signal: null, stdout: '', stderr: program.message, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
       return { status: 'failed', result, error: null };
     }
 
     const sandbox = await deps.provider.create(request.limits);
     try {
       const run = await sandbox.run(program, { limits: request.limits, signal });
+      const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
       const status = statusOf(run);
       log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
       const { termination: _termination, ...result } = run;
-      return { status, result: { ...result, queuedMs }, error: null };
+      return { status, result: { ...result, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
     } finally {
       await sandbox.destroy();
     }

@@ -32,7 +32,8 @@ export function systemRouter(redis: Redis, queuePrefix: string): Router {
       throw new ProblemError(503, 'Not ready', 'Redis is not reachable.', undefined, { 'Retry-After': '5' });
     }
     const workers = await listWorkers(redis, queuePrefix);
-    res.json({ status: 'ready', redis: 'ok', workers: workers.length });
+    const warnings = [...new Set(workers.flatMap((w) => (w.warnings ?? []).map((text) => `${w.id}: ${text}`)))];
+    res.json({ status: 'ready', redis: 'ok', workers: workers.length, warnings });
   });
 
   router.get('/v1/languages', async (_req, res) => {

@@ -21,6 +21,17 @@ export interface ExecutionResult {
   stderrTruncated: boolean;
   durationMs: number;
   queuedMs: number;
+  /** Files matching the request's `artifacts` patterns, base64. */
+  artifacts: ArtifactView[];
+  /** Matching paths that were not returned, with the reason (a link, a device, over the size limit). */
+  skippedArtifacts: { path: string; reason: string }[];
+}
+
+export interface ArtifactView {
+  path: string;
+  size: number;
+  encoding: 'base64';
+  content: string;
 }
 
 /** Why the service (not the user's code) could not run an execution. */

@@ -15,6 +15,15 @@ const relativePath = z
   .refine((p) => !p.includes('\\'), 'use / as the separator')
   .refine((p) => p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), 'must not contain empty, "." or ".." segments');
 
+// A glob over work-dir relative paths, such as out/*.png or **/*.csv.
+const artifactPattern = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(noNul, 'must not contain NUL bytes')
+  .refine((p) => !p.startsWith('/'), 'must be relative to the work dir, not absolute')
+  .refine((p) => p.split('/').every((s) => s !== '..'), 'must not contain ".." segments');
+
 export const executionFileSchema = z
   .object({
     path: relativePath,
@@ -58,6 +67,7 @@ export function executionRequestSchema(policy: LimitsPolicy) {
         .refine((e) => Object.keys(e).length <= 128, 'at most 128 variables')
         .default({}),
       files: z.array(executionFileSchema).max(1000).default([]),
+      artifacts: z.array(artifactPattern).max(32).default([]),
       limits: limitsSchema.default(defaults),
       provider: z.enum(['local']).optional(),
       priority: z.number().int().min(1).max(10).default(5),

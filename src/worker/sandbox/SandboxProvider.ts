@@ -1,4 +1,5 @@
 import type { Limits } from '../../shared/contract/limits.js';
+import type { ArtifactCollection } from './Artifact.js';
 
 /** The interpreters a sandbox can start; languages map onto these (TypeScript runs on node). */
 export type Runtime = 'python' | 'node' | 'bash';
@@ -53,6 +54,8 @@ export interface RunOutcome {
 /** One isolated environment, used for exactly one program and then destroyed. */
 export interface Sandbox {
   run(program: Program, options: RunOptions): Promise<RunOutcome>;
+  /** After `run`: the work-dir files matching `patterns`, up to `maxBytes` in all. */
+  collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection>;
   /** Kills whatever still runs and removes every trace; safe to call twice. */
   destroy(): Promise<void>;
 }
@@ -62,6 +65,8 @@ export interface SandboxProvider {
   readonly name: string;
   /** Runtimes this provider can really start here, with versions. */
   runtimes(): Promise<RuntimeVersion[]>;
+  /** Conditions that weaken isolation here, for the operator (/readyz, logs). */
+  warnings(): string[];
   create(limits: Limits): Promise<Sandbox>;
   close(): Promise<void>;
 }

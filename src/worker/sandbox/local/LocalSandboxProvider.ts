@@ -1,61 +1,104 @@
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import { MissingPrerequisiteError } from '../../../shared/errors/MissingPrerequisiteError.js';
 import { findExecutable } from '../../../shared/findExecutable.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider } from '../SandboxProvider.js';
-import { sandboxArguments, systemMounts } from './bwrapArguments.js';
+import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
+import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
+import { detectCgroups } from './cgroups/detectCgroups.js';
+import { IdentityPool } from './IdentityPool.js';
+import type { IsolationReport } from './IsolationReport.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, runtimeFlags } from './runtimes.js';
-import { superviseProcess } from './superviseProcess.js';
+import { runBwrap } from './runBwrap.js';
+import { buildSeccompFilter, deniedSyscallsFor } from './seccomp/seccompFilter.js';
 
 export const BWRAP_INSTALL_HINT =
   'Install bubblewrap with `sudo apt-get install bubblewrap` (Debian/Ubuntu) or `sudo dnf install bubblewrap` (Fedora), or set BWRAP_PATH.';
 
+const NAMESPACES = ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'] as const;
+
 export interface LocalProviderOptions {
   bwrapPath?: string;
   workRoot: string;
-  /** Identity sandboxes run as when the worker runs as root. */
-  uid: number;
-  gid: number;
+  /** First host uid of the per-sandbox range, used when the worker runs as root. */
+  uidBase: number;
+  uidCount: number;
+  cpusPerJob: number;
   logger: Logger;
+  /** Where cgroups live; tests point it elsewhere. */
+  cgroupRoot?: string;
 }
 
-/** Sandboxes built from bubblewrap namespaces on this host. */
+/** Sandboxes built from bubblewrap namespaces, seccomp and cgroups on this host. */
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
 
   private constructor(
     private readonly settings: LocalSandboxSettings,
     private readonly versions: RuntimeVersion[],
+    readonly isolation: IsolationReport,
   ) {}
 
   /**
-   * Finds bwrap and the interpreters, then proves the sandbox works by asking
-   * each interpreter its version from inside one; fails with what to do next.
+   * Finds bwrap and the interpreters, sets up identities, seccomp and cgroups,
+   * then proves the sandbox works by asking each interpreter its version from
+   * inside one; fails with what to do next.
    */
   static async start(options: LocalProviderOptions): Promise<LocalSandboxProvider> {
     const bwrapPath = findExecutable(options.bwrapPath ?? 'bwrap');
     if (!bwrapPath) throw new MissingPrerequisiteError('bwrap', BWRAP_INSTALL_HINT);
+    const prlimitPath = findExecutable('prlimit');
+    if (!prlimitPath) throw new MissingPrerequisiteError('prlimit', 'It comes with util-linux: `sudo apt-get install util-linux`.');
 
     // 0711: sandbox identities may reach their own job dir but not list the others.
     await mkdir(options.workRoot, { recursive: true, mode: 0o711 });
     await chmod(options.workRoot, 0o711);
 
+    const shellPath = locateRuntimes().find((r) => r.runtime === 'bash')?.executable;
+    if (!shellPath) throw new MissingPrerequisiteError('bash (under /usr)', 'The sandbox starts every program through bash: `sudo apt-get install bash`.');
+
+    const warnings: string[] = [];
     const isRoot = process.getuid?.() === 0;
+    if (!isRoot) {
+      warnings.push('the worker is not root: every sandbox runs as the worker\'s own uid and work dirs are not size-capped tmpfs mounts');
+    }
+    const identities = isRoot ? new IdentityPool(path.join(options.workRoot, '.identities'), options.uidBase, options.uidCount) : undefined;
+
+    // Without seccomp the kernel's whole syscall surface is open to the program: refuse to run.
+    const seccomp = buildSeccompFilter();
+
+    const cgroupSetup = await openCgroups(options.cgroupRoot);
+    let cgroups: CgroupHierarchy | undefined;
+    if ('hierarchy' in cgroupSetup) {
+      cgroups = cgroupSetup.hierarchy;
+      const stale = await cgroups.removeStale(isOrphanedJob);
+      if (stale > 0) options.logger.warn({ stale }, 'removed job cgroups left by an earlier worker');
+    } else {
+      warnings.push(`no writable cgroup hierarchy (${cgroupSetup.reason}); memory and process limits fall back to rlimits, which cannot bound Node's memory`);
+    }
+
     const base = {
       bwrapPath,
+      prlimitPath,
+      shellPath,
       systemMounts: systemMounts(),
       workRoot: options.workRoot,
-      identity: isRoot ? { uid: options.uid, gid: options.gid } : undefined,
+      identities,
+      cgroups,
+      seccomp,
+      tmpfsWorkDir: isRoot,
+      cpusPerJob: options.cpusPerJob,
     };
 
     const runtimes = new Map<Runtime, { executable: string; flags: string[] }>();
     const versions: RuntimeVersion[] = [];
     const failures: string[] = [];
     for (const command of locateRuntimes()) {
-      const probe = await probeInSandbox(base, command.executable, command.versionArgs);
+      const probe = await probeInSandbox(base, [command.executable, ...command.versionArgs]);
       if (probe.ok) {
         const version = probe.output.replace(/^Python /, '').trim();
         runtimes.set(command.runtime, { executable: command.executable, flags: runtimeFlags(command.runtime, version) });
@@ -68,15 +111,34 @@ export class LocalSandboxProvider implements SandboxProvider {
       throw new Error(
         `bubblewrap could not run any interpreter in a sandbox.\n${failures.join('\n') || 'python3, node and bash were not found under /usr.'}\n` +
           'Check that unprivileged user namespaces are enabled (sysctl kernel.unprivileged_userns_clone=1, ' +
-          'or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04+) and that python3, node or bash is installed under /usr.',
+          'or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04+) and that python3, node or bash is installed under /usr. ' +
+          '`sandq doctor` shows what this host allows.',
       );
     }
     for (const failure of failures) options.logger.warn({ failure }, 'an interpreter could not start in the sandbox and is not offered');
-    return new LocalSandboxProvider({ ...base, runtimes }, versions);
+
+    const namespaces = await verifyNamespaces(base, runtimes.get('bash')?.executable);
+    const isolation: IsolationReport = {
+      bwrap: bwrapPath,
+      namespaces,
+      identity: identities
+        ? `a host uid per sandbox from ${options.uidBase} to ${options.uidBase + options.uidCount - 1}`
+        : `the worker's own uid ${process.getuid?.()}`,
+      seccomp: `${deniedSyscallsFor(process.arch).length} system calls denied (${process.arch})`,
+      cgroups: cgroups ? cgroups.describe() : 'none: rlimit fallback (see warnings)',
+      workDir: isRoot ? 'tmpfs per job, size-capped at the job memory limit' : 'plain directory (not size-capped; RLIMIT_FSIZE only)',
+      warnings,
+    };
+    for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
+    return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation);
   }
 
   async runtimes(): Promise<RuntimeVersion[]> {
     return this.versions;
+  }
+
+  warnings(): string[] {
+    return this.isolation.warnings;
   }
 
   async create(limits: Limits): Promise<Sandbox> {
@@ -86,27 +148,70 @@ export class LocalSandboxProvider implements SandboxProvider {
   async close(): Promise<void> {}
 }
 
-async function probeInSandbox(
-  settings: Omit<LocalSandboxSettings, 'runtimes'>,
-  executable: string,
-  args: string[],
-): Promise<{ ok: boolean; output: string }> {
-  const workDir = await mkdtemp(path.join(settings.workRoot, 'probe-'));
+type ProbeSettings = Omit<LocalSandboxSettings, 'runtimes'>;
+
+/**
+ * Detects the hierarchy and proves it writable by making and removing one
+ * job cgroup: an existing group directory says nothing about our rights in it.
+ */
+async function openCgroups(root: string | undefined): Promise<{ hierarchy: CgroupHierarchy } | { reason: string }> {
+  const detection = await detectCgroups({ root });
+  if (!detection.available) return { reason: detection.reason };
   try {
-    if (settings.identity) await chown(workDir, settings.identity.uid, settings.identity.gid);
-    const outcome = await superviseProcess({
-      executable: settings.bwrapPath,
-      argv: ['--args', '3', executable, ...args],
-      fd3: `${sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir: workDir, env: {} }).join('\0')}\0`,
+    const probe = await detection.hierarchy.createJob(`${process.pid}-probe`, { memoryBytes: 64 * 1024 * 1024, maxProcesses: 8, cpus: 1 });
+    await probe.destroy();
+    return { hierarchy: detection.hierarchy };
+  } catch (error) {
+    return { reason: `cgroup v${detection.hierarchy.version} is not writable here: ${(error as Error).message}` };
+  }
+}
+
+/** Job cgroups are named `<worker pid>-…`: one whose worker is gone is an orphan (see LocalSandbox.create). */
+function isOrphanedJob(jobName: string): boolean {
+  const pid = Number(jobName.split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Runs a command in a sandbox as a job would be run (identity, seccomp, rlimits), without a cgroup. */
+async function probeInSandbox(settings: ProbeSettings, command: string[]): Promise<{ ok: boolean; output: string }> {
+  const workDir = await mkdtemp(path.join(settings.workRoot, 'probe-'));
+  const identity = await settings.identities?.acquire();
+  try {
+    if (identity) await chown(workDir, identity.uid, identity.gid);
+    const outcome = await runBwrap({
+      bwrapPath: settings.bwrapPath,
+      launcher: [settings.prlimitPath, '--core=0', '--'],
+      options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir: workDir, env: {}, tmpSizeBytes: 1024 * 1024 }),
+      command: sandboxCommand(settings.shellPath, command),
+      seccomp: settings.seccomp,
       stdin: '',
-      uid: settings.identity?.uid,
-      gid: settings.identity?.gid,
+      uid: identity?.uid,
+      gid: identity?.gid,
       timeoutMs: 10_000,
       maxOutputBytes: 64 * 1024,
     });
     const ok = outcome.termination === 'exited' && outcome.exitCode === 0;
     return { ok, output: ok ? outcome.stdout : outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}` };
+  } catch (error) {
+    return { ok: false, output: (error as Error).message };
   } finally {
+    if (identity) await settings.identities?.release(identity);
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Compares the sandbox's namespace ids with the worker's: every one must differ. */
+async function verifyNamespaces(settings: ProbeSettings, bash: string | undefined): Promise<string[]> {
+  if (!bash) return [];
+  const script = NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
+  const probe = await probeInSandbox(settings, [bash, '-c', script]);
+  if (!probe.ok) return [];
+  const inside = probe.output.trim().split('\n');
+  return NAMESPACES.filter((ns, i) => inside[i] !== readlinkSync(`/proc/self/ns/${ns}`));
 }

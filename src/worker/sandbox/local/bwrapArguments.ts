@@ -22,11 +22,26 @@ export function systemMounts(): string[] {
   return args;
 }
 
+/**
+ * Runs first inside the sandbox: closes every descriptor but stdio that the
+ * worker's process may have inherited without close-on-exec (a supervisor's
+ * socket, a test runner's pipe), then becomes the program.
+ */
+export const CLOSE_INHERITED_FDS =
+  'for fd in /proc/self/fd/*; do fd=${fd##*/}; case $fd in 0|1|2) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"';
+
+/** The command line bwrap starts: the descriptor-closing shell, then the program. */
+export function sandboxCommand(bash: string, command: string[]): string[] {
+  return [bash, '-c', CLOSE_INHERITED_FDS, 'sandq', ...command];
+}
+
 export interface SandboxArgumentsInput {
   systemMounts: string[];
   /** Host directory bound read-write at SANDBOX_WORK_DIR. */
   hostWorkDir: string;
   env: Record<string, string>;
+  /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
+  tmpSizeBytes: number;
 }
 
 const BASE_ENV: Record<string, string> = {
@@ -53,8 +68,11 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     ...input.systemMounts,
     '--proc', '/proc',
     '--dev', '/dev',
-    '--tmpfs', '/tmp',
+    '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',
+    '--size', String(input.tmpSizeBytes), '--tmpfs', '/tmp',
     '--bind', input.hostWorkDir, SANDBOX_WORK_DIR,
+    // The root itself is bwrap's scratch tmpfs: make it read-only like the system dirs.
+    '--remount-ro', '/',
     '--chdir', SANDBOX_WORK_DIR,
     '--cap-drop', 'ALL',
     '--clearenv',
