@@ -210,7 +210,8 @@ describe('files and links', () => {
     });
     await neighbour;
     await new Promise((r) => setTimeout(r, 500));
-    const ex = await bash(`ls ${svc.config.SANDBOX_WORK_ROOT} 2>&1; grep -rs secret-of-neighbour / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | head -1; echo end`);
+    // The search string is split so that this script itself does not match.
+    const ex = await bash(`ls ${svc.config.SANDBOX_WORK_ROOT} 2>&1; grep -rs "secret-of-""neighbour" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null | head -1; echo end`);
     expect(ex.result?.stdout).not.toContain('secret-of-neighbour');
     expect(ex.result?.stdout).toContain('No such file or directory');
   });
@@ -252,6 +253,12 @@ describe('resource exhaustion', () => {
     expect(err.result?.stderr).toHaveLength(10000);
   });
 
+  it('runs with no core dumps and capped file size and descriptors', async () => {
+    const ex = await bash('ulimit -c; ulimit -f; ulimit -n', { limits: { memoryMb: 64 } });
+    // ulimit -f counts 1024-byte blocks: 64 MiB.
+    expect(lines(ex)).toEqual(['0', String(64 * 1024), '1024']);
+  });
+
   it('kills a program that ignores SIGTERM when its time is up', async () => {
     const ex = await bash("trap '' TERM INT HUP; while :; do sleep 0.1; done", { limits: { timeoutMs: 800 } });
     expect(ex.status).toBe('timed_out');
@@ -277,6 +284,17 @@ print("spawned")
     expect(ex.status).toBe('succeeded');
     await new Promise((r) => setTimeout(r, 300));
     expect(hostProcessesMatching(marker)).toEqual([]);
+  });
+
+  it("leaves neither the job's cgroup nor its work dir mount behind", async () => {
+    const ex = await bash('echo data > kept.txt; sleep 0.2 & true');
+    expect(ex.status).toBe('succeeded');
+    // This process is the worker; its job cgroups are named after its pid.
+    const cgroupRoot = `${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`;
+    const ours = execFileSync('ls', [cgroupRoot]).toString().split('\n').filter((name) => name.startsWith(`${process.pid}-`));
+    expect(ours).toEqual([]);
+    const mounts = execFileSync('cat', ['/proc/mounts']).toString().split('\n').filter((l) => l.includes(svc.config.SANDBOX_WORK_ROOT));
+    expect(mounts).toEqual([]);
   });
 
   it('survives the program killing pid 1 and its parent', async () => {
