@@ -134,6 +134,28 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     await job.destroy();
   });
 
+  it('setLimits lowers and raises the limits of a cgroup in use, and refuses memory below its use', async () => {
+    const job = await hierarchy.createJob('relimit', { memoryBytes: 256 * MiB, maxProcesses: 64, cpus: 1 });
+    const program = python('data = b"x" * (40 << 20)\nprint("holding", flush=True)\ninput()');
+    await job.addProcess(program.child.pid!);
+    program.go();
+    await program.line(/^holding$/);
+    const memory = dirOf(job, 'memory');
+
+    await job.setLimits({ memoryBytes: 128 * MiB, maxProcesses: 8, cpus: 0.5 });
+    expect(await read(memory, 'memory.limit_in_bytes')).toBe(String(128 * MiB));
+    expect(await read(dirOf(job, 'pids'), 'pids.max')).toBe('8');
+    expect(await read(dirOf(job, 'cpu'), 'cpu.cfs_quota_us')).toBe('50000');
+    // Raising needs memsw first (it may never be below the RAM limit).
+    await job.setLimits({ memoryBytes: 512 * MiB, maxProcesses: 8, cpus: 0.5 });
+    expect(await read(memory, 'memory.limit_in_bytes')).toBe(String(512 * MiB));
+    // 40 MB are in use: the kernel refuses 16 MB rather than reclaim into an OOM kill.
+    await expect(job.setLimits({ memoryBytes: 16 * MiB, maxProcesses: 8, cpus: 0.5 })).rejects.toThrow();
+    expect(await read(memory, 'memory.limit_in_bytes')).toBe(String(512 * MiB));
+    program.child.kill('SIGKILL');
+    await job.destroy();
+  });
+
   it('a process that outgrows the memory limit is OOM-killed, and oomKilled() says so', async () => {
     const job = await hierarchy.createJob('oom', LIMITS);
     // 200 MB in 10 MB chunks of real (touched) memory against a 64 MB limit.

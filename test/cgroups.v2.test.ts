@@ -158,6 +158,21 @@ describe('cgroup v2 jobs', () => {
     expect(await read(dir, 'cpu.max')).toBe('150000 100000');
   });
 
+  it('setLimits rewrites the limits of a job in use, and refuses memory below memory.current', async () => {
+    const job = await (await open()).createJob('ex_1', LIMITS);
+    const dir = job.directories[0]!;
+    // Plays the kernel: what the members use now.
+    await writeFile(path.join(dir, 'memory.current'), String(20 * MiB));
+
+    await job.setLimits({ memoryBytes: 32 * MiB, maxProcesses: 5, cpus: 0.5 });
+    expect(await read(dir, 'memory.max')).toBe(String(32 * MiB));
+    expect(await read(dir, 'pids.max')).toBe('5');
+    expect(await read(dir, 'cpu.max')).toBe('50000 100000');
+    // v2 would reclaim and then OOM-kill rather than refuse: setLimits refuses first.
+    await expect(job.setLimits({ memoryBytes: 16 * MiB, maxProcesses: 5, cpus: 0.5 })).rejects.toThrow(/more than the new limit/);
+    expect(await read(dir, 'memory.max')).toBe(String(32 * MiB));
+  });
+
   it('does not invent memory.swap.max where the kernel has no swap accounting', async () => {
     const hierarchy = await open();
     const job = await hierarchy.createJob('ex_1', LIMITS);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Config } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
+import { localProviderOptions } from '../worker/sandbox/local/localProviderOptions.js';
 import { LocalSandboxProvider } from '../worker/sandbox/local/LocalSandboxProvider.js';
 
 const REQUIRED_NAMESPACES = ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'];
@@ -23,15 +24,7 @@ export async function doctor(config: Config, out: NodeJS.WritableStream = proces
   out.write('sandq doctor: local sandbox isolation on this host\n\n');
   let provider: LocalSandboxProvider;
   try {
-    provider = await LocalSandboxProvider.start({
-      bwrapPath: config.BWRAP_PATH,
-      workRoot: config.SANDBOX_WORK_ROOT,
-      uidBase: config.SANDBOX_UID_BASE,
-      uidCount: config.SANDBOX_UID_COUNT,
-      cpusPerJob: config.SANDBOX_CPUS,
-      cgroupRoot: config.SANDBOX_CGROUP_ROOT,
-      logger: createLogger('silent'),
-    });
+    provider = await LocalSandboxProvider.start(localProviderOptions(config, createLogger('silent')));
   } catch (error) {
     out.write(`  the local provider cannot start:\n  ${(error as Error).message.replaceAll('\n', '\n  ')}\n\nResult: jobs cannot be isolated on this host.\n`);
     return 1;

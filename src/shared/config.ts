@@ -36,6 +36,15 @@ export const configSchema = z.object({
   MAX_OUTPUT_BYTES_MAX: positiveInt.default(16 * 1024 * 1024),
   MAX_ARTIFACT_BYTES: positiveInt.default(10 * 1024 * 1024),
 
+  POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  POOL_RUNTIMES: z
+    .string()
+    .default('python,node,bash')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['python', 'node', 'bash']))),
+  POOL_MAX_IDLE_SECONDS: positiveInt.default(300),
+  POOL_HEALTH_INTERVAL_MS: positiveInt.default(5000),
+
   BWRAP_PATH: z.string().min(1).optional(),
   SANDBOX_UID_BASE: z.coerce.number().int().min(1000).max(4_000_000_000).default(2_000_000),
   SANDBOX_UID_COUNT: positiveInt.max(1_000_000).default(4096),

@@ -11,7 +11,9 @@ import { settleWithin } from '../shared/settleWithin.js';
 import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
 import { RUNTIME_OF } from './program/prepareProgram.js';
 import { createExecutionProcessor } from './processExecution.js';
+import { localProviderOptions } from './sandbox/local/localProviderOptions.js';
 import { LocalSandboxProvider } from './sandbox/local/LocalSandboxProvider.js';
+import { SandboxPool } from './sandbox/SandboxPool.js';
 import type { SandboxProvider } from './sandbox/SandboxProvider.js';
 
 /** A worker process's share of sandq: takes execution jobs and runs them in sandboxes. */
@@ -21,6 +23,7 @@ export class WorkerRole {
   private constructor(
     readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
     private readonly provider: SandboxProvider,
+    readonly pool: SandboxPool,
     private readonly redis: Redis,
     private readonly announcement: WorkerAnnouncement,
     private readonly heartbeat: NodeJS.Timeout,
@@ -29,13 +32,12 @@ export class WorkerRole {
   ) {}
 
   static async start(config: Config, redisUrl: string, logger: Logger): Promise<WorkerRole> {
-    const provider = await LocalSandboxProvider.start({
-      bwrapPath: config.BWRAP_PATH,
-      workRoot: config.SANDBOX_WORK_ROOT,
-      uidBase: config.SANDBOX_UID_BASE,
-      uidCount: config.SANDBOX_UID_COUNT,
-      cpusPerJob: config.SANDBOX_CPUS,
-      cgroupRoot: config.SANDBOX_CGROUP_ROOT,
+    const provider = await LocalSandboxProvider.start(localProviderOptions(config, logger));
+    const pool = new SandboxPool(provider, {
+      size: config.POOL_SIZE,
+      runtimes: config.POOL_RUNTIMES,
+      maxIdleMs: config.POOL_MAX_IDLE_SECONDS * 1000,
+      healthIntervalMs: config.POOL_HEALTH_INTERVAL_MS,
       logger,
     });
     const runtimes = await provider.runtimes();
@@ -56,7 +58,7 @@ export class WorkerRole {
     const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
-      createExecutionProcessor({ provider, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES }),
+      createExecutionProcessor({ sandboxes: pool, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES }),
       { connection: redis, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, name: id },
     );
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
@@ -72,7 +74,7 @@ export class WorkerRole {
     const heartbeat = setInterval(announce, (ANNOUNCEMENT_TTL_SECONDS * 1000) / 3);
     heartbeat.unref();
     logger.info({ workerId: id, provider: provider.name, languages: announcement.languages, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
-    return new WorkerRole(worker, provider, redis, announcement, heartbeat, config, logger);
+    return new WorkerRole(worker, provider, pool, redis, announcement, heartbeat, config, logger);
   }
 
   /** Stops taking jobs, lets running ones finish, then releases sandboxes and Redis. */
@@ -80,6 +82,7 @@ export class WorkerRole {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
       await this.worker.close();
+      await this.pool.drain();
       await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.announcement.id).catch(() => {});
       await this.provider.close();
       if (!(await settleWithin(this.redis.quit(), 2000))) this.redis.disconnect();

@@ -3,10 +3,11 @@ import type { ExecutionOutcome, FinalStatus } from '../shared/contract/execution
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
 import { isBuildFailure, prepareProgram } from './program/prepareProgram.js';
-import type { RunOutcome, SandboxProvider, Termination } from './sandbox/SandboxProvider.js';
+import type { SandboxPool } from './sandbox/SandboxPool.js';
+import type { RunOutcome, Termination } from './sandbox/SandboxProvider.js';
 
 export interface ProcessorDeps {
-  provider: SandboxProvider;
+  sandboxes: SandboxPool;
   logger: Logger;
   maxArtifactBytes: number;
 }
@@ -42,7 +43,7 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
       return { status: 'failed', result, error: null };
     }
 
-    const sandbox = await deps.provider.create(request.limits);
+    const sandbox = await deps.sandboxes.acquire(program.runtime, request.limits);
     try {
       const run = await sandbox.run(program, { limits: request.limits, signal });
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LANGUAGES, PROGRAM_FILE } from './languages.js';
+import { LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
 import type { LimitsPolicy } from './limits.js';
 
 const noNul = (s: string) => !s.includes('\0');
@@ -81,6 +81,10 @@ export function executionRequestSchema(policy: LimitsPolicy) {
       const taken = new Map<string, number>([[PROGRAM_FILE[req.language], -1]]);
       req.files.forEach((file, index) => {
         const segments = file.path.split('/');
+        if (segments[0] === RESERVED_DIR) {
+          ctx.addIssue({ code: 'custom', path: ['files', index, 'path'], message: `"${RESERVED_DIR}" is reserved for the sandbox; choose another name` });
+          return;
+        }
         // A file collides with another file of the same path, or with a directory another path needs.
         for (let i = 1; i <= segments.length; i++) {
           const prefix = segments.slice(0, i).join('/');

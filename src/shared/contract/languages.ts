@@ -2,6 +2,9 @@
 export const LANGUAGES = ['python', 'javascript', 'typescript', 'bash'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** A work-dir directory the sandbox uses to hand a program its job; request files may not use it. */
+export const RESERVED_DIR = '.sandq';
+
 /** File name the program's code is written to in the work dir; request files may not take it. */
 export const PROGRAM_FILE: Record<Language, string> = {
   python: 'main.py',

@@ -53,6 +53,7 @@ export interface RunOutcome {
 
 /** One isolated environment, used for exactly one program and then destroyed. */
 export interface Sandbox {
+  readonly runtime: Runtime;
   run(program: Program, options: RunOptions): Promise<RunOutcome>;
   /** After `run`: the work-dir files matching `patterns`, up to `maxBytes` in all. */
   collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection>;
@@ -60,13 +61,35 @@ export interface Sandbox {
   destroy(): Promise<void>;
 }
 
+/**
+ * A sandbox started ahead of its job and kept in a pool. It takes a job's
+ * limits when claimed; `claim` says false when it cannot (it died, or its
+ * memory use is already above the job's limit) and must then be destroyed.
+ */
+export interface WarmSandbox extends Sandbox {
+  readonly startedAt: number;
+  readonly alive: boolean;
+  /** Called once if the sandbox ends while idle. */
+  onExit(callback: () => void): void;
+  claim(limits: Limits): Promise<boolean>;
+}
+
 /** A source of sandboxes (local bubblewrap, E2B, …). Knows nothing about queues. */
 export interface SandboxProvider {
   readonly name: string;
+  /**
+   * Whether sandboxes can be started ahead of their job: false when this
+   * provider cannot apply a job's limits after the start (then every job
+   * starts its own sandbox).
+   */
+  readonly canPrewarm: boolean;
+  /** Starts a sandbox ahead of any job, for the pool. */
+  prewarm(runtime: Runtime): Promise<WarmSandbox>;
   /** Runtimes this provider can really start here, with versions. */
   runtimes(): Promise<RuntimeVersion[]>;
   /** Conditions that weaken isolation here, for the operator (/readyz, logs). */
   warnings(): string[];
-  create(limits: Limits): Promise<Sandbox>;
+  /** Starts a sandbox for one job, with its limits from the start. */
+  create(runtime: Runtime, limits: Limits): Promise<Sandbox>;
   close(): Promise<void>;
 }

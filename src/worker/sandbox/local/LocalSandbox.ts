@@ -2,15 +2,17 @@ import { constants } from 'node:fs';
 import { chown, lchown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
-import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, Sandbox } from '../SandboxProvider.js';
 import type { ArtifactCollection } from '../Artifact.js';
-import { sandboxArguments, sandboxCommand } from './bwrapArguments.js';
-import { collectArtifacts } from './collectArtifacts.js';
+import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
+import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
+import { BwrapProcess } from './BwrapProcess.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
+import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
+import { collectArtifacts } from './collectArtifacts.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
+import { launcherCommand, SPEC_DIR, specFiles } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
-import { runBwrap } from './runBwrap.js';
 import { mountWorkDirTmpfs, unmountWorkDir } from './workDirMount.js';
 
 const MiB = 1024 * 1024;
@@ -39,88 +41,134 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 let sequence = 0;
 
 /**
- * One bubblewrap sandbox: its own host uid, a private size-capped work dir,
- * a cgroup with the job's limits; one program, then every trace removed.
+ * One bubblewrap sandbox: its own host uid, a private tmpfs work dir, a
+ * cgroup, and the runtime's interpreter already started and waiting for its
+ * job (see launchers.ts); one program, then every trace removed.
+ *
+ * A sandbox can start before its job is known (the pool). What is fixed at
+ * start is sized for the largest job the operator allows, and the job's own
+ * limits are applied when it is claimed, before its program runs:
+ * - memory and processes: the cgroup's limits are lowered to the job's
+ *   (`claim`), and the kernel enforces them from then on. /work, /tmp and
+ *   /dev/shm are tmpfs sized at the start limit, but every page stored there
+ *   is charged to the job's memory cgroup, so the job's limit bounds them.
+ * - time starts when the program is handed its job, not at the sandbox start.
+ * Without cgroups the limits (rlimits) can only be set at start, so then
+ * every sandbox is started for its job (see LocalSandboxProvider.canPrewarm).
  */
-export class LocalSandbox implements Sandbox {
+export class LocalSandbox implements WarmSandbox {
+  readonly startedAt = Date.now();
+  private limits: Limits;
   private used = false;
   private destroyed = false;
-  private mounted = false;
 
   private constructor(
     private readonly settings: LocalSandboxSettings,
-    private readonly limits: Limits,
+    readonly runtime: Runtime,
+    startLimits: Limits,
     readonly hostWorkDir: string,
     readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
-  ) {}
+    private readonly mounted: boolean,
+    private readonly bwrap: BwrapProcess,
+  ) {
+    this.limits = startLimits;
+  }
 
-  static async create(settings: LocalSandboxSettings, limits: Limits): Promise<LocalSandbox> {
+  /** Starts a sandbox for `runtime` with `limits` (a job's, or the largest allowed for a pooled one). */
+  static async start(settings: LocalSandboxSettings, runtime: Runtime, limits: Limits): Promise<LocalSandbox> {
+    const command = settings.runtimes.get(runtime);
+    if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
     const identity = await settings.identities?.acquire();
     let hostWorkDir: string | undefined;
     let cgroup: JobCgroup | undefined;
+    let mounted = false;
     try {
       hostWorkDir = await mkdtemp(path.join(settings.workRoot, 'job-'));
-      const name = path.basename(hostWorkDir);
-      cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${name}`, {
-        memoryBytes: limits.memoryMb * MiB,
-        maxProcesses: limits.maxProcesses,
-        cpus: settings.cpusPerJob,
-      });
-      const sandbox = new LocalSandbox(settings, limits, hostWorkDir, identity, cgroup);
+      // Named after the worker's pid, so a restarted worker can tell orphans from a neighbour's jobs.
+      cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir)}`, cgroupLimits(limits, settings.cpusPerJob));
       if (settings.tmpfsWorkDir && identity) {
         await mountWorkDirTmpfs(hostWorkDir, limits.memoryMb * MiB, identity);
-        sandbox.mounted = true;
+        mounted = true;
       } else if (identity) {
         await chown(hostWorkDir, identity.uid, identity.gid);
       }
-      return sandbox;
+      const bwrap = await BwrapProcess.start({
+        bwrapPath: settings.bwrapPath,
+        launcher: [
+          settings.prlimitPath,
+          ...rlimitFlags(limits, {
+            memoryByCgroup: settings.cgroups?.controllers.includes('memory') ?? false,
+            pidsByCgroup: settings.cgroups?.controllers.includes('pids') ?? false,
+            runtime,
+          }),
+          '--',
+        ],
+        options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
+        command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags)),
+        seccomp: settings.seccomp,
+        uid: identity?.uid,
+        gid: identity?.gid,
+        beforeStart: cgroup ? (pid) => cgroup!.addProcess(pid) : undefined,
+      });
+      return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, mounted, bwrap);
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
+      if (mounted) await unmountWorkDir(hostWorkDir!).catch(() => {});
       if (hostWorkDir) await rm(hostWorkDir, { recursive: true, force: true }).catch(() => {});
       if (identity) await settings.identities?.release(identity);
       throw error;
     }
   }
 
+  get alive(): boolean {
+    return this.bwrap.alive && !this.destroyed;
+  }
+
+  onExit(callback: () => void): void {
+    this.bwrap.onExit(callback);
+  }
+
+  /** Takes on a job's limits; false when it cannot (then destroy it and start another). */
+  async claim(limits: Limits): Promise<boolean> {
+    if (!this.alive || this.used) return false;
+    if (this.cgroup) {
+      try {
+        await this.cgroup.setLimits(cgroupLimits(limits, this.settings.cpusPerJob));
+      } catch {
+        return false;
+      }
+    } else if (limits.memoryMb !== this.limits.memoryMb || limits.maxProcesses !== this.limits.maxProcesses) {
+      return false;
+    }
+    this.limits = limits;
+    return this.alive;
+  }
+
   async run(program: Program, options: RunOptions): Promise<RunOutcome> {
     if (this.used || this.destroyed) throw new Error('a sandbox runs exactly one program');
+    if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
     this.used = true;
-    const runtime = this.settings.runtimes.get(program.runtime);
-    if (!runtime) throw new Error(`runtime ${program.runtime} is not available on this worker`);
+    if (!this.bwrap.alive) throw new Error(`the sandbox ended before its job started: ${this.bwrap.preludeText() || 'no output'}`);
 
-    await this.writeFiles([...program.files, { path: program.entryFile, content: Buffer.from(program.source) }]);
+    const spec = specFiles({ entry: program.entryFile, args: program.args, env: { ...BASE_ENV, ...program.env } });
+    await this.writeFiles([
+      ...program.files,
+      { path: program.entryFile, content: Buffer.from(program.source) },
+      { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
+      { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
+    ]);
 
-    const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    const outcome = await runBwrap({
-      bwrapPath: this.settings.bwrapPath,
-      launcher: [
-        this.settings.prlimitPath,
-        ...rlimitFlags(this.limits, {
-          memoryByCgroup,
-          pidsByCgroup: this.settings.cgroups?.controllers.includes('pids') ?? false,
-          runtime: program.runtime,
-        }),
-        '--',
-      ],
-      options: sandboxArguments({
-        systemMounts: this.settings.systemMounts,
-        hostWorkDir: this.hostWorkDir,
-        env: program.env,
-        tmpSizeBytes: this.limits.memoryMb * MiB,
-      }),
-      command: sandboxCommand(this.settings.shellPath, [runtime.executable, ...runtime.flags, program.entryFile, ...program.args]),
-      seccomp: this.settings.seccomp,
-      stdin: program.stdin,
-      uid: this.identity?.uid,
-      gid: this.identity?.gid,
+    const outcome = await this.bwrap.run({
+      // The newline is the launcher's go signal; the job's stdin follows it.
+      stdin: `\n${program.stdin}`,
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: this.limits.maxOutputBytes,
       signal: options.signal,
       onOutput: options.onOutput,
-      beforeStart: this.cgroup ? (pid) => this.cgroup!.addProcess(pid) : undefined,
     });
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
+    const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
     if (this.cgroup && memoryByCgroup && (outcome.termination === 'exited' || outcome.termination === 'output_exceeded')) {
       if (await this.cgroup.oomKilled()) return { ...outcome, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL' };
     }
@@ -135,6 +183,7 @@ export class LocalSandbox implements Sandbox {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    await this.bwrap.stop();
     await this.cgroup?.destroy();
     if (this.mounted) await unmountWorkDir(this.hostWorkDir);
     await rm(this.hostWorkDir, { recursive: true, force: true });
@@ -164,4 +213,8 @@ export class LocalSandbox implements Sandbox {
       if (entry.isDirectory()) await this.handOver(full);
     }
   }
+}
+
+function cgroupLimits(limits: Limits, cpus: number): CgroupLimits {
+  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses, cpus };
 }

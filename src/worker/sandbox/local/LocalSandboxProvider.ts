@@ -5,15 +5,15 @@ import type { Limits } from '../../../shared/contract/limits.js';
 import { MissingPrerequisiteError } from '../../../shared/errors/MissingPrerequisiteError.js';
 import { findExecutable } from '../../../shared/findExecutable.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider } from '../SandboxProvider.js';
+import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
 import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import { detectCgroups } from './cgroups/detectCgroups.js';
 import { IdentityPool } from './IdentityPool.js';
 import type { IsolationReport } from './IsolationReport.js';
+import { BwrapProcess } from './BwrapProcess.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, runtimeFlags } from './runtimes.js';
-import { runBwrap } from './runBwrap.js';
 import { buildSeccompFilter, deniedSyscallsFor } from './seccomp/seccompFilter.js';
 
 export const BWRAP_INSTALL_HINT =
@@ -28,6 +28,8 @@ export interface LocalProviderOptions {
   uidBase: number;
   uidCount: number;
   cpusPerJob: number;
+  /** The largest limits a job may ask for: what a pooled sandbox starts with. */
+  maxLimits: Limits;
   logger: Logger;
   /** Where cgroups live; tests point it elsewhere. */
   cgroupRoot?: string;
@@ -37,11 +39,18 @@ export interface LocalProviderOptions {
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
 
+  readonly canPrewarm: boolean;
+
   private constructor(
     private readonly settings: LocalSandboxSettings,
     private readonly versions: RuntimeVersion[],
     readonly isolation: IsolationReport,
-  ) {}
+    private readonly maxLimits: Limits,
+  ) {
+    // A job's limits can be applied to a started sandbox only through its cgroup.
+    const controllers = settings.cgroups?.controllers ?? [];
+    this.canPrewarm = controllers.includes('memory') && controllers.includes('pids');
+  }
 
   /**
    * Finds bwrap and the interpreters, sets up identities, seccomp and cgroups,
@@ -130,7 +139,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       warnings,
     };
     for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
-    return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation);
+    return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits);
   }
 
   async runtimes(): Promise<RuntimeVersion[]> {
@@ -141,8 +150,13 @@ export class LocalSandboxProvider implements SandboxProvider {
     return this.isolation.warnings;
   }
 
-  async create(limits: Limits): Promise<Sandbox> {
-    return await LocalSandbox.create(this.settings, limits);
+  async create(runtime: Runtime, limits: Limits): Promise<Sandbox> {
+    return await LocalSandbox.start(this.settings, runtime, limits);
+  }
+
+  async prewarm(runtime: Runtime): Promise<WarmSandbox> {
+    if (!this.canPrewarm) throw new Error('without cgroups a sandbox cannot take a job\'s limits after its start');
+    return await LocalSandbox.start(this.settings, runtime, this.maxLimits);
   }
 
   async close(): Promise<void> {}
@@ -184,18 +198,16 @@ async function probeInSandbox(settings: ProbeSettings, command: string[]): Promi
   const identity = await settings.identities?.acquire();
   try {
     if (identity) await chown(workDir, identity.uid, identity.gid);
-    const outcome = await runBwrap({
+    const bwrap = await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [settings.prlimitPath, '--core=0', '--'],
-      options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir: workDir, env: {}, tmpSizeBytes: 1024 * 1024 }),
+      options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir: workDir, tmpSizeBytes: 1024 * 1024 }),
       command: sandboxCommand(settings.shellPath, command),
       seccomp: settings.seccomp,
-      stdin: '',
       uid: identity?.uid,
       gid: identity?.gid,
-      timeoutMs: 10_000,
-      maxOutputBytes: 64 * 1024,
     });
+    const outcome = await bwrap.run({ stdin: '', timeoutMs: 10_000, maxOutputBytes: 64 * 1024 });
     const ok = outcome.termination === 'exited' && outcome.exitCode === 0;
     return { ok, output: ok ? outcome.stdout : outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}` };
   } catch (error) {

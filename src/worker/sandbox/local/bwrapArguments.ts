@@ -39,12 +39,12 @@ export interface SandboxArgumentsInput {
   systemMounts: string[];
   /** Host directory bound read-write at SANDBOX_WORK_DIR. */
   hostWorkDir: string;
-  env: Record<string, string>;
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
   tmpSizeBytes: number;
 }
 
-const BASE_ENV: Record<string, string> = {
+/** The environment a program starts from; the request's `env` is laid over it. */
+export const BASE_ENV: Record<string, string> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: SANDBOX_WORK_DIR,
   TMPDIR: '/tmp',
@@ -54,7 +54,8 @@ const BASE_ENV: Record<string, string> = {
 /**
  * bubblewrap options for one program: every namespace unshared (user, pid,
  * net, ipc, uts, cgroup), no nested user namespaces, a fresh session, killed
- * with its parent, an empty environment but for what the request asked.
+ * with its parent, an empty environment but for BASE_ENV (the job's own is
+ * set by the launcher when the job arrives).
  * These travel to bwrap over a pipe (`--args`), not argv.
  */
 export function sandboxArguments(input: SandboxArgumentsInput): string[] {
@@ -77,7 +78,7 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--cap-drop', 'ALL',
     '--clearenv',
   ];
-  for (const [name, value] of Object.entries({ ...BASE_ENV, ...input.env })) {
+  for (const [name, value] of Object.entries(BASE_ENV)) {
     args.push('--setenv', name, value);
   }
   return args;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { JobCgroup } from './JobCgroup.js';
-import { CPU_PERIOD_US, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { CPU_PERIOD_US, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
 import { errorCode, isPermissionError, keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
 
 /** A job's directory in each controller's hierarchy; memory and pids may share one when co-mounted. */
@@ -24,10 +24,16 @@ export class CgroupV1Job implements JobCgroup {
 
   async applyLimits(limits: CgroupLimits): Promise<void> {
     const memory = (file: string) => path.join(this.dirs.memory, file);
-    await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+    const current = Number((await readOptional(memory('memory.limit_in_bytes')))?.trim() ?? Number.MAX_SAFE_INTEGER);
     // memsw counts RAM + swap: equal to the RAM limit, no swap is left to escape into.
-    // It may never be below limit_in_bytes, hence written second.
-    await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    // It may never be below limit_in_bytes: lowering writes the RAM limit first, raising writes memsw first.
+    if (limits.memoryBytes <= current) {
+      await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+      await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+    } else {
+      await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+    }
     try {
       await writeIfPresent(memory('memory.swappiness'), '0');
     } catch (error) {
@@ -39,6 +45,11 @@ export class CgroupV1Job implements JobCgroup {
       await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
       await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), String(cpuQuotaMicros(limits.cpus)));
     }
+  }
+
+  async setLimits(limits: CgroupLimits): Promise<void> {
+    checkLimits(limits);
+    await this.applyLimits(limits);
   }
 
   async addProcess(pid: number): Promise<void> {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { JobCgroup } from './JobCgroup.js';
-import { CPU_PERIOD_US, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { CPU_PERIOD_US, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
 import { keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
 
 /** One job's cgroup in the unified hierarchy: a single leaf directory. */
@@ -15,13 +15,25 @@ export class CgroupV2Job implements JobCgroup {
     this.directories = [directory];
   }
 
+  private limitOptions: { swapAccounted: boolean; cpu: boolean } | undefined;
+
   /** `swapAccounted`: whether the kernel offers memory.swap.max here. `cpu`: whether the cpu controller is enabled. */
   async applyLimits(limits: CgroupLimits, options: { swapAccounted: boolean; cpu: boolean }): Promise<void> {
+    this.limitOptions = options;
     await writeValue(this.file('memory.max'), String(limits.memoryBytes));
     // Without this the job could spill past memory.max into swap.
     if (options.swapAccounted) await writeValue(this.file('memory.swap.max'), '0');
     await writeValue(this.file('pids.max'), String(limits.maxProcesses));
     if (options.cpu) await writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
+  }
+
+  async setLimits(limits: CgroupLimits): Promise<void> {
+    checkLimits(limits);
+    if (!this.limitOptions) throw new Error('setLimits needs a job cgroup made by createJob');
+    // v2 would not refuse a limit below current use: it would reclaim, then OOM-kill the members.
+    const current = Number((await readOptional(this.file('memory.current')))?.trim() ?? 0);
+    if (current > limits.memoryBytes) throw new Error(`the cgroup already uses ${current} bytes, more than the new limit ${limits.memoryBytes}`);
+    await this.applyLimits(limits, this.limitOptions);
   }
 
   async addProcess(pid: number): Promise<void> {

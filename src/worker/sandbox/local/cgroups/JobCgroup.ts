@@ -1,8 +1,16 @@
+import type { CgroupLimits } from './CgroupLimits.js';
+
 /** The cgroup of one job: created with its limits, emptied and removed after the run. */
 export interface JobCgroup {
   readonly name: string;
   /** One directory per hierarchy the job lives in (v1: one per controller mount; v2: one). */
   readonly directories: readonly string[];
+  /**
+   * Changes the limits of a cgroup that already holds processes (a warm
+   * sandbox taking a job). Rejects when the kernel refuses, e.g. a memory
+   * limit below what the members already use.
+   */
+  setLimits(limits: CgroupLimits): Promise<void>;
   /** Moves a process in; its future children are born inside. */
   addProcess(pid: number): Promise<void>;
   /** Whether the kernel's OOM killer killed a process of this job. */

@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { OutputCollector } from '../OutputCollector.js';
+import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
+
+/** fds bwrap gets besides stdio: its options, its info report, the start gate, the seccomp program. */
+const FD = { options: 3, info: 4, block: 5, seccomp: 6 } as const;
+const PIPE_DRAIN_MS = 2000;
+/** How long bwrap gets to exit by itself once its sandbox is killed. */
+const BWRAP_EXIT_GRACE_MS = 500;
+/** What a launcher may print before its job starts (only ever an error). */
+const PRELUDE_BYTES = 16 * 1024;
+
+export interface BwrapStartInput {
+  bwrapPath: string;
+  /** bubblewrap options (mounts, namespaces, env); sent over a pipe, never on argv. */
+  options: string[];
+  /** The command inside the sandbox. */
+  command: string[];
+  /** Compiled seccomp program (struct sock_filter[]). */
+  seccomp?: Buffer;
+  /** A wrapper that execs bwrap, e.g. prlimit with its flags (`[path, ...flags, '--']`). */
+  launcher?: string[];
+  uid?: number;
+  gid?: number;
+  /**
+   * Called with the host pid of the sandbox's first process once namespaces
+   * are set up and before anything runs in it (bwrap waits on --block-fd), so
+   * it can be put in the job's cgroup: everything it starts inherits that.
+   */
+  beforeStart?: (sandboxPid: number) => Promise<void>;
+}
+
+export interface BwrapRunInput {
+  /** Written to the program's stdin, then closed. */
+  stdin: string | Buffer;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal?: AbortSignal;
+  onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+}
+
+/** Exit statuses above 128 are how bwrap (like a shell) reports a child killed by a signal. */
+function signalFromExitCode(code: number): string | null {
+  if (code <= 128 || code > 128 + 64) return null;
+  const entry = Object.entries(os.constants.signals).find(([, n]) => n === code - 128);
+  return entry ? entry[0] : null;
+}
+
+/** Resolves with the sandbox's pid from bwrap's --info-fd JSON ({"child-pid": N}). */
+function readChildPid(info: Readable): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) {
+        info.off('data', onData);
+        info.resume();
+        resolve(Number(match[1]));
+      }
+    };
+    info.on('data', onData);
+    info.once('end', () => reject(new Error('bubblewrap ended before it started the sandbox')));
+    info.once('error', reject);
+  });
+}
+
+/**
+ * One bubblewrap process: started (namespaces, mounts, seccomp, cgroup in
+ * place, the command running and waiting for its input), then run once.
+ * Every way it ends (timeout, output cap, abort, destroy) is a SIGKILL of
+ * bwrap, which with --die-with-parent and a pid namespace takes every
+ * process inside down with it.
+ */
+export class BwrapProcess {
+  private termination: Termination = 'exited';
+  private collectors: { stdout: OutputCollector; stderr: OutputCollector } | undefined;
+  private readonly prelude = { stdout: new OutputCollector(PRELUDE_BYTES), stderr: new OutputCollector(PRELUDE_BYTES) };
+  private onOutput: BwrapRunInput['onOutput'];
+  private exited = false;
+  /** Host pid of the sandbox's init (pid 1 of its namespace), once known. */
+  private sandboxPid: number | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly closed: Promise<[number | null, NodeJS.Signals | null]>,
+  ) {
+    child.once('exit', () => (this.exited = true));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream]!.on('data', (chunk: Buffer) => {
+        if (!this.collectors) {
+          this.prelude[stream].push(chunk);
+          return;
+        }
+        const collector = this.collectors[stream];
+        const kept = collector.push(chunk);
+        if (kept.length > 0) this.onOutput?.(stream, kept);
+        if (collector.truncated) this.kill('output_exceeded');
+      });
+    }
+  }
+
+  /** Starts bwrap and waits until the command runs inside (after `beforeStart`). */
+  static async start(input: BwrapStartInput): Promise<BwrapProcess> {
+    const options = [...input.options, '--info-fd', String(FD.info), '--block-fd', String(FD.block)];
+    if (input.seccomp) options.push('--seccomp', String(FD.seccomp));
+    const [executable, ...launcherArgs] = input.launcher ?? [input.bwrapPath];
+    const argv = [...(input.launcher ? [...launcherArgs, input.bwrapPath] : []), '--args', String(FD.options), ...input.command];
+
+    const child = spawn(executable!, argv, {
+      cwd: '/',
+      env: {},
+      uid: input.uid,
+      gid: input.gid,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
+    for (const fd of [0, FD.options, FD.block, FD.seccomp]) pipe(fd).on('error', () => {});
+
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve([c, s]));
+      // Output pipes close when the last process holding them dies; should anything
+      // outlive bwrap and hold them, stop reading rather than wait for it.
+      child.once('exit', (c, s) => {
+        setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve([c, s]);
+        }, PIPE_DRAIN_MS).unref();
+      });
+    });
+    const bwrap = new BwrapProcess(child, closed);
+
+    pipe(FD.options).end(`${options.join('\0')}\0`);
+    pipe(FD.seccomp).end(input.seccomp ?? Buffer.alloc(0));
+    const childPid = await Promise.race([readChildPid(pipe(FD.info)).catch(() => undefined), closed.then(() => undefined)]);
+    if (childPid === undefined) {
+      const [code, signal] = await closed;
+      throw new Error(`bubblewrap failed to start the sandbox (exit ${code ?? signal}): ${bwrap.prelude.stderr.text().trim()}`);
+    }
+    try {
+      await input.beforeStart?.(childPid);
+    } catch (error) {
+      bwrap.kill('cancelled');
+      await closed;
+      throw error;
+    }
+    bwrap.sandboxPid = childPid;
+    pipe(FD.block).end('x');
+    return bwrap;
+  }
+
+  /** Whether bwrap (and so the sandbox) is still there. */
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Registers a callback for the sandbox ending by itself (e.g. while it waits in the pool). */
+  onExit(callback: () => void): void {
+    if (this.exited) callback();
+    else this.child.once('exit', callback);
+  }
+
+  /** Feeds the program its input and watches it to the end: timeout, output cap, abort. */
+  async run(input: BwrapRunInput): Promise<RunOutcome> {
+    if (this.collectors) throw new Error('a sandbox process runs once');
+    this.collectors = { stdout: new OutputCollector(input.maxOutputBytes), stderr: new OutputCollector(input.maxOutputBytes) };
+    this.onOutput = input.onOutput;
+    const started = performance.now();
+    const timer = setTimeout(() => this.kill('timed_out'), input.timeoutMs);
+    const onAbort = () => this.kill('cancelled');
+    if (input.signal?.aborted) onAbort();
+    input.signal?.addEventListener('abort', onAbort, { once: true });
+    this.child.stdin!.end(input.stdin);
+    try {
+      const [code, signal] = await this.closed;
+      const termination = this.termination;
+      const exitCode = termination === 'exited' ? code : null;
+      return {
+        termination,
+        exitCode,
+        signal: signal ?? (exitCode === null ? 'SIGKILL' : signalFromExitCode(exitCode)),
+        stdout: this.collectors.stdout.text(),
+        stderr: this.collectors.stderr.text(),
+        stdoutTruncated: this.collectors.stdout.truncated,
+        stderrTruncated: this.collectors.stderr.truncated,
+        durationMs: Math.round(performance.now() - started),
+      };
+    } finally {
+      clearTimeout(timer);
+      input.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** What the sandbox printed before its job started (diagnostics for a sandbox that died idle). */
+  preludeText(): string {
+    return `${this.prelude.stdout.text()}${this.prelude.stderr.text()}`.trim();
+  }
+
+  /**
+   * Kills the sandbox's init: the kernel then kills everything in its pid
+   * namespace, and bwrap, its parent, reaps it and exits. Killing bwrap
+   * first would orphan the init to the host's pid 1, a zombie until that
+   * reaps it. bwrap is killed too should it linger.
+   */
+  kill(reason: Termination): void {
+    if (this.termination === 'exited') this.termination = reason;
+    if (this.exited) return;
+    if (this.sandboxPid === undefined) {
+      this.child.kill('SIGKILL');
+      return;
+    }
+    try {
+      process.kill(this.sandboxPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    setTimeout(() => this.child.kill('SIGKILL'), BWRAP_EXIT_GRACE_MS).unref();
+  }
+
+  /** Kills (if still running) and waits until bwrap is gone. */
+  async stop(): Promise<void> {
+    if (!this.exited) this.kill('cancelled');
+    await this.closed;
+  }
+}

@@ -1,0 +1,97 @@
+import { RESERVED_DIR } from '../../../shared/contract/languages.js';
+import type { Runtime } from '../SandboxProvider.js';
+import { SANDBOX_WORK_DIR } from './bwrapArguments.js';
+
+/**
+ * A sandbox is started before its job is known, with the interpreter already
+ * up and blocked on stdin. When the job comes, the worker writes its files
+ * and a spec (entry file, args, env) under SPEC_DIR, then writes one newline
+ * to stdin followed by the job's own stdin. The launcher removes the spec,
+ * takes on the job's argv and environment and runs the entry file as the
+ * main program, in the same process: that is what makes a warm start fast.
+ */
+export const SPEC_DIR = RESERVED_DIR;
+const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
+
+/** Exit status of a launcher whose go signal never came (the worker went away). */
+export const LAUNCHER_ABANDONED = 70;
+
+export interface JobSpec {
+  entry: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** Python: runpy runs the entry as __main__; the launcher's own frames are cut from tracebacks. */
+const PYTHON = `
+import os, sys
+while True:
+    b = os.read(0, 1)
+    if b == b"\\n": break
+    if not b: os._exit(${LAUNCHER_ABANDONED})
+import json
+with open("${SPEC}/spec.json") as f:
+    spec = json.load(f)
+os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.rmdir("${SPEC}")
+os.environ.clear(); os.environ.update(spec["env"])
+sys.argv = [spec["entry"], *spec["args"]]
+sys.path[0] = "${SANDBOX_WORK_DIR}"
+import runpy
+try:
+    runpy.run_path(spec["entry"], run_name="__main__")
+except SystemExit:
+    raise
+except BaseException as error:
+    import traceback
+    tb = error.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename == "<string>" or tb.tb_frame.f_code.co_filename.endswith("runpy.py")):
+        tb = tb.tb_next
+    traceback.print_exception(type(error), error, tb)
+    sys.exit(1)
+`;
+
+/** Node: Module.runMain runs the entry as the main module, CommonJS or ES module alike. */
+const NODE = `
+const fs = require("fs");
+const b = Buffer.alloc(1);
+for (;;) {
+  if (fs.readSync(0, b, 0, 1, null) !== 1) process.exit(${LAUNCHER_ABANDONED});
+  if (b[0] === 10) break;
+}
+const spec = JSON.parse(fs.readFileSync("${SPEC}/spec.json", "utf8"));
+fs.rmSync("${SPEC}", { recursive: true, force: true });
+for (const name of Object.keys(process.env)) delete process.env[name];
+Object.assign(process.env, spec.env);
+process.argv = [process.execPath, require("path").resolve(spec.entry), ...spec.args];
+require("module").runMain();
+`;
+
+/** bash: the spec is NUL-separated (entry, argc, args…, NAME=value…); then a fresh bash runs the entry. */
+const BASH = `
+IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
+mapfile -d '' -t spec < ${SPEC}/spec.nul
+rm -rf ${SPEC}
+argc=\${spec[1]}
+exec /usr/bin/env -i "\${spec[@]:2+argc}" "$0" "\${spec[0]}" "\${spec[@]:2:argc}"
+`;
+
+/** The command that starts a warm interpreter; `flags` are the runtime's own (e.g. python -u). */
+export function launcherCommand(runtime: Runtime, executable: string, flags: string[]): string[] {
+  switch (runtime) {
+    case 'python':
+      return [executable, ...flags, '-c', PYTHON];
+    case 'node':
+      return [executable, ...flags, '-e', NODE];
+    case 'bash':
+      return [executable, '-c', BASH, executable];
+  }
+}
+
+/** The spec files the launcher reads: JSON for python and node, NUL-separated fields for bash. */
+export function specFiles(spec: JobSpec): { json: string; nul: string } {
+  const env = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`);
+  return {
+    json: JSON.stringify(spec),
+    nul: [spec.entry, String(spec.args.length), ...spec.args, ...env].map((field) => `${field}\0`).join(''),
+  };
+}

@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Runtime } from '../src/worker/sandbox/SandboxProvider.js';
+import { poolMetrics } from '../src/worker/sandbox/poolMetrics.js';
+import { runExecution, startTestService, type TestService } from './helpers/service.js';
+
+let svc: TestService;
+const RUNTIMES: Runtime[] = ['python', 'node', 'bash'];
+
+async function counter(metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string>): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+}
+
+/** Waits until the pool is full again (it refills in the background). */
+async function poolFull(): Promise<void> {
+  const pool = svc.service.worker!.pool;
+  const deadline = Date.now() + 10_000;
+  while (RUNTIMES.some((r) => pool.warmCount(r) < svc.config.POOL_SIZE)) {
+    if (Date.now() > deadline) throw new Error('the pool did not refill');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Host processes running as one of the sandbox uids. */
+function sandboxProcesses(): { pid: number; uid: number; comm: string }[] {
+  return execFileSync('ps', ['-eo', 'pid=,uid=,comm=']).toString().trim().split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .map(([pid, uid, comm]) => ({ pid: Number(pid), uid: Number(uid), comm: comm ?? '' }))
+    .filter(({ uid }) => uid >= svc.config.SANDBOX_UID_BASE && uid < svc.config.SANDBOX_UID_BASE + svc.config.SANDBOX_UID_COUNT);
+}
+
+beforeAll(async () => {
+  svc = await startTestService({ POOL_SIZE: '1', WORKER_CONCURRENCY: '1' });
+  await poolFull();
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+describe('warm sandbox pool', () => {
+  it('hands a job a warm sandbox and starts another', async () => {
+    const hits = await counter(poolMetrics.hits, { runtime: 'python' });
+    const ex = await runExecution(svc.baseUrl, { language: 'python', code: 'import sys; print(sys.argv, __name__)', args: ['x'] });
+    expect(ex.result?.stdout).toBe("['main.py', 'x'] __main__\n");
+    expect(await counter(poolMetrics.hits, { runtime: 'python' })).toBe(hits + 1);
+    await poolFull();
+  });
+
+  it('never shares a sandbox: nothing of one job is seen by the next', async () => {
+    await runExecution(svc.baseUrl, { language: 'bash', code: 'echo one > /work/left.txt; echo one > /tmp/left.txt; export LEAK=1; (sleep 30 &)' });
+    await poolFull();
+    const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'ls -A /work; ls -A /tmp; echo "leak=${LEAK:-none}"; pgrep -c sleep || true' });
+    expect(ex.result?.stdout).toBe('main.sh\nleak=none\n0\n');
+  });
+
+  it("applies the job's memory and process limits exactly to a warm sandbox", async () => {
+    await poolFull();
+    const hits = await counter(poolMetrics.hits, { runtime: 'python' });
+    const allocate = 'x = bytearray(100 * 1024 * 1024)\nx[::4096] = b"1" * len(x[::4096])\nprint("allocated")';
+    const small = await runExecution(svc.baseUrl, { language: 'python', code: allocate, limits: { memoryMb: 64 } });
+    expect(small.status).toBe('memory_exceeded');
+    await poolFull();
+    const large = await runExecution(svc.baseUrl, { language: 'python', code: allocate, limits: { memoryMb: 256 } });
+    expect(large.result?.stdout).toBe('allocated\n');
+    await poolFull();
+    const forks = await runExecution(svc.baseUrl, {
+      language: 'python',
+      code: 'import os\nn = 0\ntry:\n    for _ in range(50):\n        if os.fork() == 0:\n            import time; time.sleep(2); os._exit(0)\n        n += 1\nexcept BlockingIOError:\n    pass\nprint(n)',
+      limits: { maxProcesses: 10 },
+    });
+    expect(Number(forks.result?.stdout)).toBeLessThan(10);
+    // All three ran in warm sandboxes.
+    expect(await counter(poolMetrics.hits, { runtime: 'python' })).toBe(hits + 3);
+  });
+
+  it('never hands a job a sandbox that died while idle', async () => {
+    await poolFull();
+    const died = await counter(poolMetrics.discarded, { reason: 'died idle' });
+    // Every sandbox process now is an idle warm one (no job runs): kill each waiting interpreter.
+    const victims = sandboxProcesses().filter((p) => /^(python3|node|bash)$/.test(p.comm));
+    expect(victims.length).toBeGreaterThanOrEqual(RUNTIMES.length);
+    for (const { pid } of victims) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone with its sandbox
+      }
+    }
+    const results = await Promise.all(
+      (['python', 'javascript', 'bash'] as const).map((language) =>
+        runExecution(svc.baseUrl, { language, code: language === 'bash' ? 'echo ok' : language === 'python' ? 'print("ok")' : 'console.log("ok")' }),
+      ),
+    );
+    for (const ex of results) {
+      expect(ex.status).toBe('succeeded');
+      expect(ex.result?.stdout).toBe('ok\n');
+      expect(ex.attempts).toBe(1);
+    }
+    expect(await counter(poolMetrics.discarded, { reason: 'died idle' })).toBeGreaterThanOrEqual(died + RUNTIMES.length);
+  });
+
+  it('counts a miss when the pool is empty, and starts a sandbox instead of waiting', async () => {
+    await poolFull();
+    const pool = svc.service.worker!.pool;
+    const misses = await counter(poolMetrics.misses, { runtime: 'bash' });
+    const limits = { timeoutMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, network: false };
+    // POOL_SIZE is 1: the first takes the warm one, the second starts its own.
+    const [a, b] = await Promise.all([pool.acquire('bash', limits), pool.acquire('bash', limits)]);
+    try {
+      expect(await counter(poolMetrics.misses, { runtime: 'bash' })).toBe(misses + 1);
+      const program = { runtime: 'bash' as const, entryFile: 'main.sh', source: 'echo "$1"', stdin: '', env: {}, files: [] };
+      expect((await a!.run({ ...program, args: ['a'] }, { limits })).stdout).toBe('a\n');
+      expect((await b!.run({ ...program, args: ['b'] }, { limits })).stdout).toBe('b\n');
+    } finally {
+      await Promise.all([a!.destroy(), b!.destroy()]);
+    }
+  });
+
+  it('leaves no process, cgroup, mount or directory behind when the worker stops', async () => {
+    await poolFull();
+    expect(sandboxProcesses().length).toBeGreaterThan(0);
+    await svc.service.worker!.close();
+    // bwrap exits as soon as its init reports the exit status, so the init itself is
+    // reaped by the host's pid 1 a moment later (a zombie until then).
+    const deadline = Date.now() + 5000;
+    while (sandboxProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(sandboxProcesses()).toEqual([]);
+    const cgroups = readdirSync(`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`).filter((name) => name.startsWith(`${process.pid}-`));
+    expect(cgroups).toEqual([]);
+    const mounts = execFileSync('cat', ['/proc/mounts']).toString().split('\n').filter((l) => l.includes(svc.config.SANDBOX_WORK_ROOT));
+    expect(mounts).toEqual([]);
+    const identities = readdirSync(`${svc.config.SANDBOX_WORK_ROOT}/.identities`);
+    expect(identities.filter((uid) => execFileSync('cat', [`${svc.config.SANDBOX_WORK_ROOT}/.identities/${uid}`]).toString() === String(process.pid))).toEqual([]);
+  });
+});
