@@ -151,7 +151,8 @@ describe('cgroup v2 jobs', () => {
 
     const dir = path.join(own, 'sandq', 'ex_1');
     expect(job.directories).toEqual([dir]);
-    expect((await readdir(dir)).sort()).toEqual(['cpu.max', 'memory.max', 'memory.swap.max', 'pids.max']);
+    expect((await readdir(dir)).sort()).toEqual(['cpu.max', 'cpu.weight', 'memory.max', 'memory.swap.max', 'pids.max']);
+    expect(await read(dir, 'cpu.weight')).toBe('100');
     expect(await read(dir, 'memory.max')).toBe(String(64 * MiB));
     expect(await read(dir, 'memory.swap.max')).toBe('0');
     expect(await read(dir, 'pids.max')).toBe('10');

@@ -212,8 +212,11 @@ describe('sandbox boundaries', () => {
   it('removes the work dir after the job', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'echo x > left-behind.txt' });
     expect(ex.status).toBe('succeeded');
-    const listing = execFileSync('find', [svc.config.SANDBOX_WORK_ROOT, '-name', 'left-behind.txt']).toString();
-    expect(listing).toBe('');
+    // The sandbox is removed just after the result is stored.
+    const listing = () => execFileSync('find', [svc.config.SANDBOX_WORK_ROOT, '-name', 'left-behind.txt']).toString();
+    const deadline = Date.now() + 3000;
+    while (listing() !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(listing()).toBe('');
   });
 });
 

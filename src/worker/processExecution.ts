@@ -3,13 +3,16 @@ import type { ExecutionOutcome, FinalStatus } from '../shared/contract/execution
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
 import { isBuildFailure, prepareProgram } from './program/prepareProgram.js';
+import { runInFreshSandbox } from './runInFreshSandbox.js';
 import type { SandboxPool } from './sandbox/SandboxPool.js';
-import type { RunOutcome, Termination } from './sandbox/SandboxProvider.js';
+import type { OutputStream, RunOutcome, Termination } from './sandbox/SandboxProvider.js';
 
 export interface ProcessorDeps {
   sandboxes: SandboxPool;
   logger: Logger;
   maxArtifactBytes: number;
+  /** Each chunk of output as the program writes it (live output for SSE). */
+  onOutput?: (executionId: string, stream: OutputStream, chunk: Buffer) => void;
 }
 
 const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
@@ -43,16 +46,18 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
       return { status: 'failed', result, error: null };
     }
 
-    const sandbox = await deps.sandboxes.acquire(program.runtime, request.limits);
+    const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
+    const { sandbox, run } = await runInFreshSandbox(deps.sandboxes, program, { limits: request.limits, signal, onOutput });
     try {
-      const run = await sandbox.run(program, { limits: request.limits, signal });
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
       const status = statusOf(run);
       log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
       const { termination: _termination, ...result } = run;
       return { status, result: { ...result, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
     } finally {
-      await sandbox.destroy();
+      // Everything the program started is dead once run() returns; removing the rest
+      // (cgroup, mount, work dir) need not hold up the result.
+      deps.sandboxes.release(sandbox);
     }
   };
 }

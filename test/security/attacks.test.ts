@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECCOMP_ARCHITECTURES } from '../../src/worker/sandbox/local/seccomp/architectures.js';
@@ -291,23 +292,23 @@ print("spawned")
     expect(hostProcessesMatching(marker)).toEqual([]);
   });
 
-  it("leaves neither the job's cgroup nor its work dir mount behind", async () => {
+  it("leaves neither the job's cgroup nor its work dir behind", async () => {
     const ex = await bash('echo data > kept.txt; sleep 0.2 & true');
     expect(ex.status).toBe('succeeded');
     // This process is the worker; its sandboxes' cgroups are named after its pid. What may
-    // remain are the warm sandboxes waiting in the pool, each with its cgroup and work dir mount.
+    // remain are the warm sandboxes waiting in the pool, each with its cgroup and work dir.
     const pool = svc.service.worker!.pool;
     const warm = () => (['python', 'node', 'bash'] as const).reduce((n, r) => n + pool.warmCount(r), 0);
     const cgroups = () =>
       execFileSync('ls', [`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`]).toString().split('\n').filter((name) => name.startsWith(`${process.pid}-`));
-    const mounts = () => execFileSync('cat', ['/proc/mounts']).toString().split('\n').filter((l) => l.includes(svc.config.SANDBOX_WORK_ROOT));
-    // A replacement being started has its cgroup and mount before it counts as warm: wait for quiet.
-    const settled = () => warm() === svc.config.POOL_SIZE * 3 && cgroups().length === warm() && mounts().length === warm();
+    const workDirs = () => readdirSync(svc.config.SANDBOX_WORK_ROOT).filter((name) => name.startsWith(`job-${process.pid}-`));
+    // A replacement being started has its cgroup and work dir before it counts as warm: wait for quiet.
+    const settled = () => warm() === svc.config.POOL_SIZE * 3 && cgroups().length === warm() && workDirs().length === warm();
     const deadline = Date.now() + 10_000;
     while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(warm()).toBe(svc.config.POOL_SIZE * 3);
     expect(cgroups()).toHaveLength(warm());
-    expect(mounts()).toHaveLength(warm());
+    expect(workDirs()).toHaveLength(warm());
   });
 
   it('survives the program killing pid 1 and its parent', async () => {

@@ -14,13 +14,15 @@ export interface SandboxPoolOptions {
   logger: Logger;
 }
 
+/** How long after a sandbox is taken its replacement starts, if its job has not ended by then. */
+const REFILL_DELAY_MS = 100;
 /** After a failed start, wait this long (doubling up to the cap) before trying again. */
 const RETRY_MS = { first: 500, max: 30_000 };
 
 /**
  * Warm sandboxes per runtime, started ahead so that a job does not wait for
  * one. A sandbox is handed to exactly one job and never comes back; the pool
- * refills in the background. An empty pool never blocks: the job starts its
+ * refills in the background as jobs finish. An empty pool never blocks: the job starts its
  * own sandbox. A sandbox that ends while idle is dropped at once (its exit
  * is an event) and is checked again when taken.
  */
@@ -28,6 +30,7 @@ export class SandboxPool {
   private readonly idle = new Map<Runtime, WarmSandbox[]>();
   private readonly starting = new Map<Runtime, number>();
   private readonly retryDelay = new Map<Runtime, number>();
+  /** Pending retries and delayed refills, cleared by drain. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly health: NodeJS.Timeout | undefined;
   private draining = false;
@@ -64,19 +67,34 @@ export class SandboxPool {
       if (await sandbox.claim(limits)) {
         poolMetrics.hits.inc(labels);
         poolMetrics.acquireSeconds.observe({ ...labels, source: 'warm' }, (performance.now() - started) / 1000);
-        this.refill(runtime);
+        this.refillSoon(runtime);
         return sandbox;
       }
       this.discard(sandbox, sandbox.alive ? 'cannot take limits' : 'died idle');
     }
     if (this.enabled && this.options.runtimes.includes(runtime)) poolMetrics.misses.inc(labels);
-    this.refill(runtime);
+    this.refillSoon(runtime);
     const sandbox = await this.provider.create(runtime, limits);
     poolMetrics.acquireSeconds.observe({ ...labels, source: 'new' }, (performance.now() - started) / 1000);
     return sandbox;
   }
 
-  /** Stops refilling and destroys every idle sandbox, including those still starting. */
+  /**
+   * Takes back a sandbox whose job is done: destroys it in the background
+   * (drain waits for it) and starts its replacement. Refilling here rather
+   * than when the job took the sandbox keeps the replacement's start (a few
+   * process spawns and mounts) from competing with the job it was taken for.
+   */
+  release(sandbox: Sandbox): void {
+    this.refill(sandbox.runtime);
+    const destroying = sandbox
+      .destroy()
+      .catch((error: unknown) => this.options.logger.warn({ err: error, runtime: sandbox.runtime }, 'could not destroy a used sandbox'))
+      .finally(() => this.inFlight.delete(destroying));
+    this.inFlight.add(destroying);
+  }
+
+  /** Stops refilling and destroys every idle sandbox, including those still starting or being destroyed. */
   async drain(): Promise<void> {
     this.draining = true;
     clearInterval(this.health);
@@ -86,6 +104,21 @@ export class SandboxPool {
     this.idle.clear();
     for (const runtime of this.options.runtimes) this.updateGauge(runtime);
     await Promise.allSettled(all.map((sandbox) => sandbox.destroy()));
+  }
+
+  /**
+   * Refills a little after a sandbox was taken, unless its job ends first
+   * (release refills at once): most jobs are short, and a sandbox start
+   * (process spawns, an interpreter loading) competes with the job for the CPU.
+   */
+  private refillSoon(runtime: Runtime): void {
+    if (!this.enabled || this.draining) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.refill(runtime);
+    }, REFILL_DELAY_MS);
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 
   private refill(runtime: Runtime): void {
@@ -145,6 +178,7 @@ export class SandboxPool {
   }
 
   private checkHealth(): void {
+    for (const runtime of this.options.runtimes) this.refill(runtime);
     const now = Date.now();
     for (const queue of this.idle.values()) {
       for (const sandbox of [...queue]) {

@@ -1,8 +1,9 @@
-import { constants } from 'node:fs';
-import { chown, lchown, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { closeSync, constants, existsSync, lchownSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
+import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
 import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
@@ -13,7 +14,6 @@ import { collectArtifacts } from './collectArtifacts.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
 import { launcherCommand, SPEC_DIR, specFiles } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
-import { mountWorkDirTmpfs, unmountWorkDir } from './workDirMount.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,8 +30,6 @@ export interface LocalSandboxSettings {
   /** Per-job memory/pids/cpu limits; undefined = rlimit fallback. */
   cgroups: CgroupHierarchy | undefined;
   seccomp: Buffer;
-  /** Whether work dirs are size-capped tmpfs mounts (needs root). */
-  tmpfsWorkDir: boolean;
   cpusPerJob: number;
 }
 
@@ -41,7 +39,8 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 let sequence = 0;
 
 /**
- * One bubblewrap sandbox: its own host uid, a private tmpfs work dir, a
+ * One bubblewrap sandbox: its own host uid, a private work dir (on the
+ * worker's tmpfs, see workDirMount.ts), a
  * cgroup, and the runtime's interpreter already started and waiting for its
  * job (see launchers.ts); one program, then every trace removed.
  *
@@ -50,8 +49,8 @@ let sequence = 0;
  * limits are applied when it is claimed, before its program runs:
  * - memory and processes: the cgroup's limits are lowered to the job's
  *   (`claim`), and the kernel enforces them from then on. /work, /tmp and
- *   /dev/shm are tmpfs sized at the start limit, but every page stored there
- *   is charged to the job's memory cgroup, so the job's limit bounds them.
+ *   /dev/shm are all tmpfs, and every page stored there is charged to the
+ *   job's memory cgroup, so the job's limit bounds them.
  * - time starts when the program is handed its job, not at the sandbox start.
  * Without cgroups the limits (rlimits) can only be set at start, so then
  * every sandbox is started for its job (see LocalSandboxProvider.canPrewarm).
@@ -69,30 +68,24 @@ export class LocalSandbox implements WarmSandbox {
     readonly hostWorkDir: string,
     readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
-    private readonly mounted: boolean,
     private readonly bwrap: BwrapProcess,
   ) {
     this.limits = startLimits;
   }
 
   /** Starts a sandbox for `runtime` with `limits` (a job's, or the largest allowed for a pooled one). */
-  static async start(settings: LocalSandboxSettings, runtime: Runtime, limits: Limits): Promise<LocalSandbox> {
+  static async start(settings: LocalSandboxSettings, runtime: Runtime, limits: Limits, options: { forPool: boolean }): Promise<LocalSandbox> {
     const command = settings.runtimes.get(runtime);
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
     const identity = await settings.identities?.acquire();
     let hostWorkDir: string | undefined;
     let cgroup: JobCgroup | undefined;
-    let mounted = false;
     try {
-      hostWorkDir = await mkdtemp(path.join(settings.workRoot, 'job-'));
+      // Named after the worker's pid, like the cgroup, so an operator can tell whose it is.
+      hostWorkDir = await mkdtemp(path.join(settings.workRoot, `job-${process.pid}-`));
       // Named after the worker's pid, so a restarted worker can tell orphans from a neighbour's jobs.
-      cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir)}`, cgroupLimits(limits, settings.cpusPerJob));
-      if (settings.tmpfsWorkDir && identity) {
-        await mountWorkDirTmpfs(hostWorkDir, limits.memoryMb * MiB, identity);
-        mounted = true;
-      } else if (identity) {
-        await chown(hostWorkDir, identity.uid, identity.gid);
-      }
+      cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir).slice(-6)}`, cgroupLimits(limits, settings.cpusPerJob, options.forPool));
+      if (identity) await chown(hostWorkDir, identity.uid, identity.gid);
       const bwrap = await BwrapProcess.start({
         bwrapPath: settings.bwrapPath,
         launcher: [
@@ -111,10 +104,9 @@ export class LocalSandbox implements WarmSandbox {
         gid: identity?.gid,
         beforeStart: cgroup ? (pid) => cgroup!.addProcess(pid) : undefined,
       });
-      return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, mounted, bwrap);
+      return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, bwrap);
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
-      if (mounted) await unmountWorkDir(hostWorkDir!).catch(() => {});
       if (hostWorkDir) await rm(hostWorkDir, { recursive: true, force: true }).catch(() => {});
       if (identity) await settings.identities?.release(identity);
       throw error;
@@ -149,10 +141,10 @@ export class LocalSandbox implements WarmSandbox {
     if (this.used || this.destroyed) throw new Error('a sandbox runs exactly one program');
     if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
     this.used = true;
-    if (!this.bwrap.alive) throw new Error(`the sandbox ended before its job started: ${this.bwrap.preludeText() || 'no output'}`);
+    if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
 
     const spec = specFiles({ entry: program.entryFile, args: program.args, env: { ...BASE_ENV, ...program.env } });
-    await this.writeFiles([
+    this.writeFiles([
       ...program.files,
       { path: program.entryFile, content: Buffer.from(program.source) },
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
@@ -167,6 +159,10 @@ export class LocalSandbox implements WarmSandbox {
       signal: options.signal,
       onOutput: options.onOutput,
     });
+    // The launcher removes the spec as it takes the job: still there, the program never started.
+    if (outcome.termination === 'exited' && existsSync(path.join(this.hostWorkDir, SPEC_DIR, 'spec.json'))) {
+      throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || outcome.stderr || 'no output'}`);
+    }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
     if (this.cgroup && memoryByCgroup && (outcome.termination === 'exited' || outcome.termination === 'output_exceeded')) {
@@ -185,36 +181,40 @@ export class LocalSandbox implements WarmSandbox {
     this.destroyed = true;
     await this.bwrap.stop();
     await this.cgroup?.destroy();
-    if (this.mounted) await unmountWorkDir(this.hostWorkDir);
     await rm(this.hostWorkDir, { recursive: true, force: true });
     if (this.identity) await this.settings.identities?.release(this.identity);
   }
 
-  private async writeFiles(files: ProgramFile[]): Promise<void> {
+  /**
+   * Synchronous on purpose: the work dir is a tmpfs, where each call is a few
+   * microseconds, and this is on the job's clock; the async API would queue
+   * each open, write and close behind other work on libuv's small thread pool.
+   */
+  private writeFiles(files: ProgramFile[]): void {
     for (const file of files) {
       const target = path.join(this.hostWorkDir, file.path);
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-      const handle = await open(target, CREATE_FLAGS, 0o644);
+      mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+      const fd = openSync(target, CREATE_FLAGS, 0o644);
       try {
-        await handle.writeFile(file.content);
+        writeSync(fd, file.content);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
-    if (this.identity) await this.handOver(this.hostWorkDir);
+    if (this.identity) this.handOver(this.hostWorkDir);
   }
 
   /** Gives every file the worker wrote to the sandbox's identity, so the program may change them. */
-  private async handOver(dir: string): Promise<void> {
+  private handOver(dir: string): void {
     const { uid, gid } = this.identity!;
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      await lchown(full, uid, gid);
-      if (entry.isDirectory()) await this.handOver(full);
+      lchownSync(full, uid, gid);
+      if (entry.isDirectory()) this.handOver(full);
     }
   }
 }
 
-function cgroupLimits(limits: Limits, cpus: number): CgroupLimits {
-  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses, cpus };
+function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {
+  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses, cpus, background };
 }

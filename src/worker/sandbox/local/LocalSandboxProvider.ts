@@ -14,6 +14,7 @@ import type { IsolationReport } from './IsolationReport.js';
 import { BwrapProcess } from './BwrapProcess.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, runtimeFlags } from './runtimes.js';
+import { ensureWorkRootTmpfs } from './workDirMount.js';
 import { buildSeccompFilter, deniedSyscallsFor } from './seccomp/seccompFilter.js';
 
 export const BWRAP_INSTALL_HINT =
@@ -72,9 +73,9 @@ export class LocalSandboxProvider implements SandboxProvider {
 
     const warnings: string[] = [];
     const isRoot = process.getuid?.() === 0;
-    if (!isRoot) {
-      warnings.push('the worker is not root: every sandbox runs as the worker\'s own uid and work dirs are not size-capped tmpfs mounts');
-    }
+    const workRootTmpfs = isRoot && (await ensureWorkRootTmpfs(options.workRoot));
+    if (!isRoot) warnings.push('the worker is not root: every sandbox runs as the worker\'s own uid');
+    if (!workRootTmpfs) warnings.push(`${options.workRoot} is not a tmpfs: what a job writes to /work goes to disk, bounded per file by RLIMIT_FSIZE only`);
     const identities = isRoot ? new IdentityPool(path.join(options.workRoot, '.identities'), options.uidBase, options.uidCount) : undefined;
 
     // Without seccomp the kernel's whole syscall surface is open to the program: refuse to run.
@@ -99,7 +100,6 @@ export class LocalSandboxProvider implements SandboxProvider {
       identities,
       cgroups,
       seccomp,
-      tmpfsWorkDir: isRoot,
       cpusPerJob: options.cpusPerJob,
     };
 
@@ -135,7 +135,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         : `the worker's own uid ${process.getuid?.()}`,
       seccomp: `${deniedSyscallsFor(process.arch).length} system calls denied (${process.arch})`,
       cgroups: cgroups ? cgroups.describe() : 'none: rlimit fallback (see warnings)',
-      workDir: isRoot ? 'tmpfs per job, size-capped at the job memory limit' : 'plain directory (not size-capped; RLIMIT_FSIZE only)',
+      workDir: workRootTmpfs ? `on a tmpfs at ${options.workRoot}; each job's use counts against its memory limit` : 'on disk (bounded per file by RLIMIT_FSIZE only)',
       warnings,
     };
     for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
@@ -151,12 +151,12 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 
   async create(runtime: Runtime, limits: Limits): Promise<Sandbox> {
-    return await LocalSandbox.start(this.settings, runtime, limits);
+    return await LocalSandbox.start(this.settings, runtime, limits, { forPool: false });
   }
 
   async prewarm(runtime: Runtime): Promise<WarmSandbox> {
     if (!this.canPrewarm) throw new Error('without cgroups a sandbox cannot take a job\'s limits after its start');
-    return await LocalSandbox.start(this.settings, runtime, this.maxLimits);
+    return await LocalSandbox.start(this.settings, runtime, this.maxLimits, { forPool: true });
   }
 
   async close(): Promise<void> {}

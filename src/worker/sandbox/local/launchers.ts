@@ -22,29 +22,39 @@ export interface JobSpec {
   env: Record<string, string>;
 }
 
-/** Python: runpy runs the entry as __main__; the launcher's own frames are cut from tracebacks. */
+/**
+ * Python: the entry runs as __main__ in a module of its own (so `import
+ * __main__` and pickling see the program, not the launcher); compiled and
+ * executed directly, which costs a fraction of runpy's path machinery. The
+ * launcher's own frame is cut from tracebacks.
+ */
 const PYTHON = `
-import os, sys
+import os, sys, types
+# Loaded while idle, not on the job's clock: the spec parser and the error printer.
+import json, traceback
 while True:
     b = os.read(0, 1)
     if b == b"\\n": break
     if not b: os._exit(${LAUNCHER_ABANDONED})
-import json
 with open("${SPEC}/spec.json") as f:
     spec = json.load(f)
 os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.rmdir("${SPEC}")
 os.environ.clear(); os.environ.update(spec["env"])
 sys.argv = [spec["entry"], *spec["args"]]
 sys.path[0] = "${SANDBOX_WORK_DIR}"
-import runpy
+main = types.ModuleType("__main__")
+main.__file__ = spec["entry"]
+main.__builtins__ = __builtins__
+sys.modules["__main__"] = main
 try:
-    runpy.run_path(spec["entry"], run_name="__main__")
+    with open(spec["entry"], "rb") as source:
+        code = compile(source.read(), spec["entry"], "exec")
+    exec(code, vars(main))
 except SystemExit:
     raise
 except BaseException as error:
-    import traceback
     tb = error.__traceback__
-    while tb is not None and (tb.tb_frame.f_code.co_filename == "<string>" or tb.tb_frame.f_code.co_filename.endswith("runpy.py")):
+    while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
         tb = tb.tb_next
     traceback.print_exception(type(error), error, tb)
     sys.exit(1)

@@ -6,7 +6,17 @@ export interface CgroupLimits {
   maxProcesses: number;
   /** CPU time per wall-clock time: 1 = one full CPU, 0.5 = half of one. */
   cpus: number;
+  /**
+   * A sandbox warming up for the pool: it gets the CPU only when running
+   * jobs leave some (lowest cpu.shares / cpu.weight), so its start does not
+   * slow the jobs it is meant to speed up. Claiming it restores the normal share.
+   */
+  background?: boolean;
 }
+
+/** cgroup v1 cpu.shares and v2 cpu.weight, for background and for jobs (the kernels' defaults). */
+export const CPU_SHARES = { background: 2, normal: 1024 } as const;
+export const CPU_WEIGHT = { background: 1, normal: 100 } as const;
 
 /** The CFS period both versions use; quota = cpus × period. */
 export const CPU_PERIOD_US = 100_000;

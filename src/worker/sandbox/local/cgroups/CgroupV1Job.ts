@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { JobCgroup } from './JobCgroup.js';
-import { CPU_PERIOD_US, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { CPU_PERIOD_US, CPU_SHARES, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
 import { errorCode, isPermissionError, keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
 
 /** A job's directory in each controller's hierarchy; memory and pids may share one when co-mounted. */
@@ -44,6 +44,7 @@ export class CgroupV1Job implements JobCgroup {
     if (this.dirs.cpu) {
       await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
       await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), String(cpuQuotaMicros(limits.cpus)));
+      await writeValue(path.join(this.dirs.cpu, 'cpu.shares'), String(limits.background ? CPU_SHARES.background : CPU_SHARES.normal));
     }
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { JobCgroup } from './JobCgroup.js';
-import { CPU_PERIOD_US, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
+import { CPU_PERIOD_US, CPU_WEIGHT, checkLimits, cpuQuotaMicros, type CgroupLimits } from './CgroupLimits.js';
 import { keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPresent, writeValue } from './cgroupFiles.js';
 
 /** One job's cgroup in the unified hierarchy: a single leaf directory. */
@@ -24,7 +24,10 @@ export class CgroupV2Job implements JobCgroup {
     // Without this the job could spill past memory.max into swap.
     if (options.swapAccounted) await writeValue(this.file('memory.swap.max'), '0');
     await writeValue(this.file('pids.max'), String(limits.maxProcesses));
-    if (options.cpu) await writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
+    if (options.cpu) {
+      await writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
+      await writeValue(this.file('cpu.weight'), String(limits.background ? CPU_WEIGHT.background : CPU_WEIGHT.normal));
+    }
   }
 
   async setLimits(limits: CgroupLimits): Promise<void> {

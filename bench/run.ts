@@ -1,0 +1,149 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
+import { bullmqRoundTrip, coldSpawnLatency, rawSpawnRate } from './baselines.js';
+import { serviceMemory, startService } from './service.js';
+import { percentile, progress, timed } from './stats.js';
+
+/**
+ * `npm run bench`: sandq measured against this machine's own limits, in one
+ * run. Every figure stands beside the baseline it should be judged by.
+ */
+const { values: flags } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+const N = flags.quick ? { cold: 10, warm: 30, saturate: 100, intakeSeconds: 3 } : { cold: 30, warm: 200, saturate: 400, intakeSeconds: 10 };
+const UID_BASE = 2_000_000;
+const UID_COUNT = 4096;
+const MiB = 1024 * 1024;
+
+interface Row {
+  measure: string;
+  value: number;
+  unit: string;
+  baseline?: { name: string; value: number };
+  /** value / baseline.value must be at most (≤) or at least (≥) this. */
+  target?: { op: '≤' | '≥'; ratio?: number; absolute?: number };
+}
+
+async function submit(baseUrl: string, body: unknown): Promise<string> {
+  const res = await fetch(`${baseUrl}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function result(baseUrl: string, id: string): Promise<{ status: string }> {
+  for (;;) {
+    const execution = (await (await fetch(`${baseUrl}/v1/executions/${id}?wait=30`)).json()) as { status: string };
+    if (execution.status !== 'queued' && execution.status !== 'running') return execution;
+  }
+}
+
+async function runOne(baseUrl: string, body: unknown): Promise<number> {
+  return await timed(async () => {
+    const execution = await result(baseUrl, await submit(baseUrl, body));
+    if (execution.status !== 'succeeded') throw new Error(`a bench job ended ${execution.status}`);
+  });
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+const PY = { language: 'python', code: 'pass' };
+const JS = { language: 'javascript', code: ';' };
+const rows: Row[] = [];
+
+const redis = await RedisServerProcess.start();
+try {
+  progress(`raw baselines: ${N.cold} cold bwrap spawns`);
+  const cold = await coldSpawnLatency(N.cold);
+  progress('raw baselines: spawn rate, 2 loops for 5 s');
+  const spawnRate = await rawSpawnRate(2, flags.quick ? 2 : 5);
+  progress('raw baselines: BullMQ no-op round trips');
+  const bullmq = await bullmqRoundTrip(redis.url, flags.quick ? 50 : 300);
+  rows.push({ measure: 'raw cold spawn: bwrap … python3 -c pass, p50', value: cold.p50, unit: 'ms' });
+  rows.push({ measure: 'raw spawn rate, 2 parallel loops', value: spawnRate, unit: '/s' });
+  rows.push({ measure: 'BullMQ no-op add→completed, p50', value: bullmq, unit: 'ms' });
+
+  const env = { REDIS_URL: redis.url, WORKER_CONCURRENCY: '2', POOL_SIZE: '2', POOL_RUNTIMES: 'python,node' };
+  progress('cold start: the first job after the worker starts');
+  const service = await startService('all', env);
+  const firstJob = await runOne(service.baseUrl, PY);
+  rows.push({ measure: 'cold start: first python job after start', value: firstJob, unit: 'ms', baseline: { name: 'raw cold spawn', value: cold.p50 }, target: { op: '≤', ratio: 10 } });
+
+  await new Promise((r) => setTimeout(r, 3000));
+  const memory = serviceMemory(service.child.pid!, UID_BASE, UID_COUNT);
+  rows.push({ measure: `idle memory: worker+API process and ${memory.sandboxProcesses} sandbox processes (4 warm)`, value: (memory.serviceBytes + memory.sandboxBytes) / MiB, unit: 'MiB', target: { op: '≤', absolute: 150 } });
+  rows.push({ measure: '  of which the worker+API process', value: memory.serviceBytes / MiB, unit: 'MiB' });
+
+  for (const [name, body] of [['python', PY], ['javascript', JS]] as const) {
+    progress(`warm latency: ${N.warm} ${name} jobs, one at a time`);
+    const samples: number[] = [];
+    for (let i = 0; i < N.warm; i++) samples.push(await runOne(service.baseUrl, body));
+    for (const p of [50, 95, 99]) {
+      rows.push({
+        measure: `warm ${name} POST→result, p${p}`,
+        value: percentile(samples, p),
+        unit: 'ms',
+        ...(p === 50 && name === 'python' ? { baseline: { name: 'raw cold spawn', value: cold.p50 }, target: { op: '≤' as const, ratio: 1 } } : {}),
+      });
+    }
+  }
+
+  progress(`saturated throughput: ${N.saturate} python jobs`);
+  const ids: string[] = [];
+  const saturateMs = await timed(async () => {
+    await pool(Array.from({ length: N.saturate }), 32, async () => void ids.push(await submit(service.baseUrl, PY)));
+    await pool(ids, 64, async (id) => {
+      const execution = await result(service.baseUrl, id);
+      if (execution.status !== 'succeeded') throw new Error(`a bench job ended ${execution.status}`);
+    });
+  });
+  rows.push({ measure: 'saturated throughput, trivial python', value: N.saturate / (saturateMs / 1000), unit: 'jobs/s', baseline: { name: 'raw spawn rate', value: spawnRate }, target: { op: '≥', ratio: 0.8 } });
+  await service.stop();
+
+  progress(`intake: ${N.intakeSeconds} s of submissions into an API-only process`);
+  const api = await startService('api', { ...env, QUEUE_PREFIX: 'bench-intake' });
+  const load = await autocannon({
+    url: `${api.baseUrl}/v1/executions`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(PY),
+    connections: 32,
+    duration: N.intakeSeconds,
+  });
+  await api.stop();
+  if (load.non2xx > 0 || load.errors > 0) progress(`intake: ${load.non2xx} non-2xx answers, ${load.errors} errors`);
+  rows.push({ measure: 'intake: submissions accepted', value: load.requests.average, unit: '/s', target: { op: '≥', absolute: 5000 } });
+  rows.push({ measure: 'intake: latency p99', value: load.latency.p99, unit: 'ms', target: { op: '≤', absolute: 25 } });
+} finally {
+  await redis.destroy();
+}
+
+function verdict(row: Row): string {
+  if (!row.target) return '';
+  const subject = row.target.ratio !== undefined && row.baseline ? row.value / row.baseline.value : row.value;
+  const bound = row.target.ratio ?? row.target.absolute!;
+  const met = row.target.op === '≤' ? subject <= bound : subject >= bound;
+  return `${row.target.op} ${bound}${row.target.ratio !== undefined ? '×' : ''} ${met ? 'met' : 'MISSED'}`;
+}
+
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+const table = rows.map((row) => ({
+  measure: row.measure,
+  value: `${fmt(row.value)} ${row.unit}`,
+  baseline: row.baseline ? `${fmt(row.baseline.value)} (${row.baseline.name})` : '',
+  ratio: row.baseline ? `${(row.value / row.baseline.value).toFixed(2)}×` : '',
+  target: verdict(row),
+}));
+const widths = Object.keys(table[0]!).map((key) => Math.max(key.length, ...table.map((r) => r[key as keyof typeof r].length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+process.stdout.write(`\n${line(Object.keys(table[0]!))}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+for (const r of table) process.stdout.write(`${line(Object.values(r))}\n`);
+if (flags.json) {
+  writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  progress(`wrote ${flags.json}`);
+}
