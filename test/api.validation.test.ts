@@ -58,6 +58,8 @@ const malformed: [string, unknown, string][] = [
   ['metadata value not a string', { ...valid, metadata: { n: 1 } }, 'metadata.n'],
   ['absolute artifact pattern', { ...valid, artifacts: ['/etc/*'] }, 'artifacts[0]'],
   ['artifact pattern with ..', { ...valid, artifacts: ['../*'] }, 'artifacts[0]'],
+  ['webhook without WEBHOOK_SECRET', { ...valid, webhook: { url: 'https://example.com/hook' } }, 'webhook'],
+  ['webhook with an unknown field', { ...valid, webhook: { url: 'https://example.com/hook', secret: 'x' } }, 'webhook.secret'],
   ['body is an array', [valid], '(body)'],
   ['body is null', null, '(body)'],
 ];

@@ -44,11 +44,30 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['RESULT_TTL_SECONDS', '-5'],
     ['QUEUE_PREFIX', 'a:b'],
+    ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
+    ['WEBHOOK_ATTEMPTS', '0'],
   ])('names %s when it is %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${name}: `));
     expect(problems[0]).toContain(JSON.stringify(value));
+  });
+
+  it('spreads webhook retries over about an hour by default, and reads the private-target switch', () => {
+    const config = loadConfig({});
+    expect(config.WEBHOOK_SECRET).toBeUndefined();
+    expect(config.WEBHOOK_ALLOW_PRIVATE).toBe(false);
+    // Exponential backoff: the n-th retry waits BACKOFF * 2^(n-1).
+    const totalMs = Array.from({ length: config.WEBHOOK_ATTEMPTS - 1 }, (_, n) => config.WEBHOOK_BACKOFF_MS * 2 ** n).reduce((a, b) => a + b, 0);
+    expect(totalMs / 60_000).toBeGreaterThan(50);
+    expect(totalMs / 60_000).toBeLessThan(70);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' }).WEBHOOK_ALLOW_PRIVATE).toBe(true);
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'false' }).WEBHOOK_ALLOW_PRIVATE).toBe(false);
+  });
+
+  it('names a bad WEBHOOK_SECRET without repeating it', () => {
+    const problems = problemsOf({ WEBHOOK_SECRET: 'short-secret' });
+    expect(problems).toEqual(['WEBHOOK_SECRET: use at least 16 characters (got 12 characters)']);
   });
 
   it('names every bad variable at once', () => {

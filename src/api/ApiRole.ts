@@ -2,16 +2,25 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CancelRequests } from '../shared/CancelRequests.js';
 import type { Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
+import { ExecutionEvents } from '../shared/ExecutionEvents.js';
+import { ExecutionRecords } from '../shared/ExecutionRecords.js';
+import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
-import { EXECUTIONS_QUEUE, type ExecutionJobData } from '../shared/queues.js';
+import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
+import { sandqKeys } from '../shared/redisKeys.js';
 import { settleWithin } from '../shared/settleWithin.js';
+import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
 import { createApp } from './createApp.js';
+import { ExecutionIndex } from './ExecutionIndex.js';
 import { ExecutionStore } from './ExecutionStore.js';
+import { IdempotencyKeys } from './IdempotencyKeys.js';
 
 const CLOSE_TIMEOUT_MS = 2000;
+const EVENT_READER_READY_MS = 2000;
 
 /** The API process's share of sandq: the HTTP server and its queue handles. */
 export class ApiRole {
@@ -19,10 +28,11 @@ export class ApiRole {
 
   private constructor(
     readonly server: http.Server,
-    private readonly queue: Queue<ExecutionJobData, ExecutionOutcome>,
+    private readonly queues: Queue[],
     private readonly queueEvents: QueueEvents,
     private readonly redis: Redis,
     private readonly eventsRedis: Redis,
+    private readonly shutdown: AbortController,
     private readonly logger: Logger,
   ) {}
 
@@ -31,14 +41,52 @@ export class ApiRole {
     // QueueEvents blocks on a stream read, so it takes a connection that waits out outages.
     const eventsRedis = createRedisConnection(redisUrl, 'worker', 'sandq-api-events');
     await waitUntilReady(redis);
-    const queue = new Queue<ExecutionJobData, ExecutionOutcome>(EXECUTIONS_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
-    const queueEvents = new QueueEvents(EXECUTIONS_QUEUE, { connection: eventsRedis, prefix: config.QUEUE_PREFIX });
-    queue.on('error', (error) => logger.warn({ err: error }, 'queue connection error'));
+    const prefix = config.QUEUE_PREFIX;
+    const queue = new Queue<ExecutionJobData, ExecutionOutcome>(EXECUTIONS_QUEUE, { connection: redis, prefix });
+    const webhooks = new Queue<WebhookJobData>(WEBHOOKS_QUEUE, { connection: redis, prefix });
+    const queueEvents = new QueueEvents(EXECUTIONS_QUEUE, { connection: eventsRedis, prefix });
+    for (const q of [queue, webhooks]) q.on('error', (error) => logger.warn({ err: error, queue: q.name }, 'queue connection error'));
     queueEvents.on('error', (error) => logger.warn({ err: error }, 'queue events connection error'));
-    await Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]);
+    await Promise.all([queue.waitUntilReady(), webhooks.waitUntilReady(), queueEvents.waitUntilReady()]);
 
-    const store = new ExecutionStore(queue, queueEvents, config);
-    const app = createApp({ config, logger, redis, store, queues: [queue as Queue] });
+    const keys = sandqKeys(prefix);
+    const ttl = config.RESULT_TTL_SECONDS;
+    const events = new ExecutionEvents(redis, keys, ttl);
+    const records = new ExecutionRecords(queue, redis, keys, new WebhookDeliveries(redis, keys, ttl), ttl);
+    const store = new ExecutionStore({
+      queue,
+      queueEvents,
+      config,
+      records,
+      index: new ExecutionIndex(redis, keys.index, ttl),
+      cancels: new CancelRequests(redis, keys, ttl),
+      notifier: new FinalStateNotifier(webhooks, events, config),
+    });
+    queueEvents.on('failed', ({ jobId }) => {
+      store.announceFailure(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not announce a failed execution'));
+    });
+
+    const shutdown = new AbortController();
+    const app = createApp({
+      config,
+      logger,
+      redis,
+      store,
+      idempotency: new IdempotencyKeys(redis, keys, ttl),
+      events,
+      openEventReader: async () => {
+        const reader = redis.duplicate({ connectionName: 'sandq-api-sse' });
+        try {
+          await waitUntilReady(reader, EVENT_READER_READY_MS);
+        } catch (error) {
+          reader.disconnect();
+          throw error;
+        }
+        return reader;
+      },
+      queues: [queue as Queue, webhooks as Queue],
+      closing: shutdown.signal,
+    });
     const server = http.createServer(app);
     // Long-polls last up to 60 s; keep the socket for them.
     server.requestTimeout = 90_000;
@@ -48,23 +96,24 @@ export class ApiRole {
     });
     const { address, port } = server.address() as AddressInfo;
     logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}` }, 'api listening');
-    return new ApiRole(server, queue, queueEvents, redis, eventsRedis, logger);
+    return new ApiRole(server, [queue as Queue, webhooks as Queue], queueEvents, redis, eventsRedis, shutdown, logger);
   }
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Stops accepting requests, lets open ones finish, then closes the queue handles. */
+  /** Stops accepting requests, ends event streams, lets open requests finish, then closes the queue handles. */
   async close(): Promise<void> {
     this.closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.shutdown.abort();
       this.server.closeIdleConnections();
       // Long-polls would otherwise hold the shutdown for up to a minute.
       const force = setTimeout(() => this.server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
-      await settleWithin(Promise.all([this.queueEvents.close(), this.queue.close()]), CLOSE_TIMEOUT_MS);
+      await settleWithin(Promise.all([this.queueEvents.close(), ...this.queues.map((q) => q.close())]), CLOSE_TIMEOUT_MS);
       for (const connection of [this.redis, this.eventsRedis]) {
         if (!(await settleWithin(connection.quit(), CLOSE_TIMEOUT_MS))) connection.disconnect();
       }

@@ -1,35 +1,80 @@
-import type { Job, Queue, QueueEvents } from 'bullmq';
-import type { ExecutionOutcome, ExecutionView } from '../shared/contract/execution.js';
-import type { ExecutionRequest } from '../shared/contract/executionRequest.js';
+import type { EventEmitter } from 'node:events';
+import type { Job, JobState, Queue, QueueEvents } from 'bullmq';
+import type { CancelRequests } from '../shared/CancelRequests.js';
 import type { Config } from '../shared/config.js';
-import { isFinalState, toExecutionView } from '../shared/executionView.js';
+import { type ExecutionOutcome, type ExecutionStatus, type ExecutionView, isFinalStatus } from '../shared/contract/execution.js';
+import type { ExecutionRequest } from '../shared/contract/executionRequest.js';
+import type { ExecutionRecords } from '../shared/ExecutionRecords.js';
+import { toExecutionView } from '../shared/executionView.js';
+import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import { newExecutionId } from '../shared/ids.js';
 import { type ExecutionJobData, executionJobOptions } from '../shared/queues.js';
+import type { ExecutionIndex } from './ExecutionIndex.js';
 
 export type ExecutionQueue = Queue<ExecutionJobData, ExecutionOutcome>;
+type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
+
+export interface ExecutionStoreDeps {
+  queue: ExecutionQueue;
+  queueEvents: QueueEvents;
+  config: Config;
+  records: ExecutionRecords;
+  index: ExecutionIndex;
+  cancels: CancelRequests;
+  notifier: FinalStateNotifier;
+}
+
+export type CancelResult =
+  | { kind: 'not-found' }
+  /** Cancelled by this call: final at once when it was queued, within a second when running. */
+  | { kind: 'accepted'; execution: ExecutionView }
+  | { kind: 'already-cancelled'; execution: ExecutionView }
+  | { kind: 'finished'; execution: ExecutionView };
+
+export interface ListQuery {
+  status?: ExecutionStatus;
+  limit: number;
+  /** An index position from the previous page's cursor. */
+  after?: string;
+}
+
+export interface ExecutionPage {
+  items: ExecutionView[];
+  /** Where the next page starts; undefined at the end. */
+  next: string | undefined;
+}
+
+/** States in which no worker holds the job: it can be taken out of the queue. */
+const QUEUED_STATES: ReadonlySet<JobState | 'unknown'> = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+
+/** A filtered listing reads at most this many entries per request, then hands out a cursor. */
+const MAX_SCANNED_PER_PAGE = 1000;
 
 /** Executions as the API sees them: jobs on the executions queue, read through their state. */
 export class ExecutionStore {
-  constructor(
-    private readonly queue: ExecutionQueue,
-    private readonly queueEvents: QueueEvents,
-    private readonly config: Config,
-  ) {}
+  constructor(private readonly deps: ExecutionStoreDeps) {}
 
-  async submit(request: ExecutionRequest): Promise<ExecutionView> {
-    const id = newExecutionId();
-    const job = await this.queue.add(
-      'execute',
-      { request, provider: request.provider ?? this.config.SANDBOX_PROVIDER },
-      executionJobOptions(this.config, id, request.priority),
-    );
+  async submit(request: ExecutionRequest, id = newExecutionId()): Promise<ExecutionView> {
+    const job = await this.deps.queue.add('execute', this.jobData(request), executionJobOptions(this.deps.config, id, request.priority));
+    await this.deps.index.add([{ id, createdAt: job.timestamp }]);
     return toExecutionView(job, 'waiting');
   }
 
+  /** Adds every request in one MULTI (BullMQ's addBulk): all of them are queued, or none. */
+  async submitMany(requests: ExecutionRequest[]): Promise<ExecutionView[]> {
+    const jobs = await this.deps.queue.addBulk(
+      requests.map((request) => ({
+        name: 'execute',
+        data: this.jobData(request),
+        opts: executionJobOptions(this.deps.config, newExecutionId(), request.priority),
+      })),
+    );
+    await this.deps.index.add(jobs.map((job) => ({ id: String(job.id), createdAt: job.timestamp })));
+    return jobs.map((job) => toExecutionView(job, 'waiting'));
+  }
+
   async get(id: string): Promise<ExecutionView | undefined> {
-    const job = await this.queue.getJob(id);
-    if (!job) return undefined;
-    return toExecutionView(job, await job.getState());
+    return await this.deps.records.read(id);
   }
 
   /**
@@ -40,18 +85,129 @@ export class ExecutionStore {
   async waitForFinal(id: string, waitMs: number, signal: AbortSignal): Promise<ExecutionView | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const job = await this.queue.getJob(id);
-      if (!job) return undefined;
-      const state = await job.getState();
-      const remaining = deadline - Date.now();
-      if (isFinalState(state) || remaining <= 0 || signal.aborted) return toExecutionView(job, state);
-      await Promise.race([this.finished(job, remaining), aborted(signal)]);
+      // Listen before reading, so a change between the read and the wait is not missed.
+      const change = this.nextChange(id);
+      try {
+        const execution = await this.get(id);
+        const remaining = deadline - Date.now();
+        if (!execution || isFinalStatus(execution.status) || remaining <= 0 || signal.aborted) return execution;
+        await Promise.race([change.happened, sleep(remaining), aborted(signal)]);
+      } finally {
+        change.stop();
+      }
     }
   }
 
-  private async finished(job: Job<ExecutionJobData, ExecutionOutcome>, ttl: number): Promise<void> {
-    await job.waitUntilFinished(this.queueEvents, ttl).catch(() => {});
+  /**
+   * Marks the execution cancelled, then takes it out of the queue if no worker
+   * holds it; otherwise tells every worker, and the one running it kills it.
+   * The mark comes first, so a worker that takes the job a moment later skips it.
+   */
+  async cancel(id: string): Promise<CancelResult> {
+    const current = await this.get(id);
+    if (!current) return { kind: 'not-found' };
+    if (current.status === 'cancelled') return { kind: 'already-cancelled', execution: current };
+    if (isFinalStatus(current.status)) return { kind: 'finished', execution: current };
+
+    await this.deps.cancels.mark(id);
+    const job = await this.deps.queue.getJob(id);
+    if (job) {
+      const state = await job.getState();
+      if (QUEUED_STATES.has(state) && (await this.takeOutOfQueue(job, state))) {
+        return { kind: 'accepted', execution: (await this.get(id)) ?? current };
+      }
+    }
+    await this.deps.cancels.broadcast(id);
+    const after = (await this.get(id)) ?? current;
+    // It may have ended on its own just before the cancel reached it.
+    if (isFinalStatus(after.status) && after.status !== 'cancelled') return { kind: 'finished', execution: after };
+    return { kind: 'accepted', execution: after };
   }
+
+  /**
+   * Newest first. With a status filter a page may hold fewer than `limit`
+   * items (it stops after MAX_SCANNED_PER_PAGE entries); follow `next` until
+   * it is undefined.
+   */
+  async list(query: ListQuery): Promise<ExecutionPage> {
+    const { index, records } = this.deps;
+    const items: ExecutionView[] = [];
+    const chunk = query.status ? Math.max(query.limit * 2, 50) : query.limit;
+    let position = query.after;
+    let scanned = 0;
+    let atEnd = false;
+    while (items.length < query.limit && scanned < MAX_SCANNED_PER_PAGE) {
+      const wanted = Math.min(chunk, MAX_SCANNED_PER_PAGE - scanned);
+      const entries = await index.page(position, wanted);
+      const executions = await records.readMany(entries.map((e) => e.id));
+      const gone: string[] = [];
+      for (const [i, entry] of entries.entries()) {
+        const execution = executions[i];
+        position = entry.position;
+        scanned++;
+        if (!execution) gone.push(entry.position);
+        else if (!query.status || execution.status === query.status) items.push(execution);
+        if (items.length === query.limit) break;
+      }
+      await index.remove(gone);
+      if (entries.length < wanted && items.length < query.limit) {
+        atEnd = true;
+        break;
+      }
+    }
+    if (!atEnd && position !== undefined) atEnd = (await index.page(position, 1)).length === 0;
+    return { items, next: atEnd ? undefined : position };
+  }
+
+  /**
+   * Once a job has failed for good, its webhook and the end of its live
+   * stream are due. The worker sees to that when its processor gives up; a
+   * job that stalled too often fails inside Redis, and only queue events say so.
+   */
+  async announceFailure(id: string): Promise<void> {
+    const job = await this.deps.queue.getJob(id);
+    if (job && (await job.getState()) === 'failed') await this.deps.notifier.finished(id, job.data.request, 'error');
+  }
+
+  private jobData(request: ExecutionRequest): ExecutionJobData {
+    return { request, provider: request.provider ?? this.deps.config.SANDBOX_PROVIDER };
+  }
+
+  /**
+   * Keeps the cancelled view, then removes the job; BullMQ refuses to remove
+   * a job a worker holds, and then it is running (and sees the mark). Says
+   * whether the execution is now final.
+   */
+  private async takeOutOfQueue(job: ExecutionJob, state: JobState | 'unknown'): Promise<boolean> {
+    const id = String(job.id);
+    const { records, queue, notifier } = this.deps;
+    await records.keepCancelled({ ...toExecutionView(job, state), status: 'cancelled', finishedAt: new Date().toISOString() });
+    try {
+      await job.remove();
+    } catch {
+      if (await queue.getJob(id)) {
+        await records.forgetCancelled(id);
+        return false;
+      }
+      // Gone already: a concurrent cancel removed it.
+    }
+    await notifier.finished(id, job.data.request, 'cancelled');
+    return true;
+  }
+
+  private nextChange(id: string): { happened: Promise<void>; stop: () => void } {
+    // QueueEvents also emits `<event>:<jobId>`, which its typings do not list.
+    const queueEvents = this.deps.queueEvents as unknown as EventEmitter;
+    const events = ['completed', 'failed', 'removed'].map((name) => `${name}:${id}`);
+    let wake: () => void = () => {};
+    const happened = new Promise<void>((resolve) => (wake = resolve));
+    for (const event of events) queueEvents.on(event, wake);
+    return { happened, stop: () => events.forEach((event) => queueEvents.off(event, wake)) };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function aborted(signal: AbortSignal): Promise<void> {

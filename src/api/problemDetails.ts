@@ -15,19 +15,22 @@ const TYPE_BY_STATUS: Record<number, string> = {
   503: 'service-unavailable',
 };
 
+/** The RFC 9457 document of a problem; also what a batch item that was refused carries. */
+export function problemBody(problem: ProblemError): Record<string, unknown> {
+  return {
+    type: `urn:sandq:problem:${TYPE_BY_STATUS[problem.status] ?? 'error'}`,
+    title: problem.title,
+    status: problem.status,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+}
+
 export function sendProblem(res: Response, problem: ProblemError): void {
   res
     .status(problem.status)
     .set({ 'Content-Type': 'application/problem+json', ...problem.headers })
-    .send(
-      JSON.stringify({
-        type: `urn:sandq:problem:${TYPE_BY_STATUS[problem.status] ?? 'error'}`,
-        title: problem.title,
-        status: problem.status,
-        ...(problem.detail ? { detail: problem.detail } : {}),
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      }),
-    );
+    .send(JSON.stringify(problemBody(problem)));
 }
 
 /** `files[0].path`, `limits.timeoutMs`; the body itself is `(body)`. */

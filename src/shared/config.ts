@@ -26,6 +26,16 @@ export const configSchema = z.object({
   RESULT_TTL_SECONDS: positiveInt.default(86_400),
   MAX_REQUEST_BYTES: positiveInt.default(5 * 1024 * 1024),
 
+  // Webhooks: unset WEBHOOK_SECRET = requests with a webhook are refused.
+  WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
+  WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
+  // 10 attempts, retried 7 s, 14 s, 28 s … apart: the last about an hour after the first.
+  WEBHOOK_ATTEMPTS: positiveInt.max(50).default(10),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(7000),
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  WEBHOOK_CONCURRENCY: positiveInt.max(1000).default(16),
+  SSE_HEARTBEAT_MS: positiveInt.default(15_000),
+
   TIMEOUT_MS_DEFAULT: positiveInt.default(10_000),
   TIMEOUT_MS_MAX: positiveInt.default(60_000),
   MEMORY_MB_DEFAULT: positiveInt.default(256),
@@ -66,6 +76,8 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+const SECRET_VARIABLES = new Set(['WEBHOOK_SECRET']);
+
 /** Reads the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as in most deployment tools.
@@ -76,7 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const got = present[name];
-      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      if (got === undefined) return `${name}: ${issue.message}`;
+      // A secret's value never goes into messages or logs.
+      return `${name}: ${issue.message} (got ${SECRET_VARIABLES.has(name) ? `${got.length} characters` : JSON.stringify(got)})`;
     }),
   );
 }

@@ -1,6 +1,7 @@
 import type { Job, JobState } from 'bullmq';
 import type { ExecutionOutcome, ExecutionStatus, ExecutionView } from './contract/execution.js';
 import type { ExecutionJobData } from './queues.js';
+import { type WebhookDeliveryState, webhookView } from './WebhookDeliveries.js';
 
 type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
 
@@ -20,8 +21,8 @@ function statusOf(job: ExecutionJob, state: JobState | 'unknown'): ExecutionStat
   }
 }
 
-/** The client's view of an execution, derived from its job and the job's state. */
-export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown'): ExecutionView {
+/** The client's view of an execution, derived from its job, the job's state and its webhook's delivery. */
+export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown', delivery?: WebhookDeliveryState): ExecutionView {
   const status = statusOf(job, state);
   const outcome = state === 'completed' ? job.returnvalue : null;
   const final = state === 'completed' || state === 'failed';
@@ -39,6 +40,7 @@ export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown'):
     error:
       outcome?.error ??
       (state === 'failed' ? { code: 'internal', message: job.failedReason || 'the execution could not be run' } : null),
+    webhook: webhookView(job.data.request.webhook?.url, delivery),
   };
 }
 

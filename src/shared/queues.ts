@@ -24,3 +24,30 @@ export function executionJobOptions(config: Config, executionId: string, priorit
     removeOnFail: { age: config.RESULT_TTL_SECONDS },
   };
 }
+
+export const WEBHOOKS_QUEUE = 'webhooks';
+
+export const WEBHOOK_EVENT = 'execution.finished';
+
+/** One webhook delivery: the execution is read when it is sent, so the body is its final state. */
+export interface WebhookJobData {
+  executionId: string;
+  url: string;
+  event: typeof WEBHOOK_EVENT;
+}
+
+/** An execution has one delivery; its id is the job id and the Sandq-Delivery header, the same on every retry. */
+export function webhookDeliveryId(executionId: string): string {
+  return `whd_${executionId.replace(/^ex_/, '')}`;
+}
+
+/** The job id makes the add idempotent: a processor that runs twice still enqueues one delivery. */
+export function webhookJobOptions(config: Config, executionId: string): JobsOptions {
+  return {
+    jobId: webhookDeliveryId(executionId),
+    attempts: config.WEBHOOK_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
+    removeOnComplete: { age: config.RESULT_TTL_SECONDS },
+    removeOnFail: { age: config.RESULT_TTL_SECONDS },
+  };
+}

@@ -11,6 +11,7 @@ import { settleWithin } from '../shared/settleWithin.js';
 import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
 import { RUNTIME_OF } from './program/prepareProgram.js';
 import { createExecutionProcessor } from './processExecution.js';
+import { WorkerChannels } from './WorkerChannels.js';
 import { localProviderOptions } from './sandbox/local/localProviderOptions.js';
 import { LocalSandboxProvider } from './sandbox/local/LocalSandboxProvider.js';
 import { SandboxPool } from './sandbox/SandboxPool.js';
@@ -24,6 +25,7 @@ export class WorkerRole {
     readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
     private readonly provider: SandboxProvider,
     readonly pool: SandboxPool,
+    private readonly channels: WorkerChannels,
     private readonly redis: Redis,
     private readonly announcement: WorkerAnnouncement,
     private readonly heartbeat: NodeJS.Timeout,
@@ -56,15 +58,18 @@ export class WorkerRole {
     };
 
     const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
+    const channels = WorkerChannels.create(config, redis, logger);
+    const { lifecycle } = channels;
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
-      createExecutionProcessor({ sandboxes: pool, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES }),
+      lifecycle.wrap(createExecutionProcessor({ sandboxes: pool, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
       { connection: redis, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, name: id },
     );
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     worker.on('failed', (job, error) =>
       logger.warn({ executionId: job?.id, attempt: job?.attemptsMade, err: error }, 'execution attempt failed in the service'),
     );
+    await channels.listenForCancels(worker);
 
     const announce = () =>
       announceWorker(redis, config.QUEUE_PREFIX, announcement).catch((error: unknown) =>
@@ -74,7 +79,7 @@ export class WorkerRole {
     const heartbeat = setInterval(announce, (ANNOUNCEMENT_TTL_SECONDS * 1000) / 3);
     heartbeat.unref();
     logger.info({ workerId: id, provider: provider.name, languages: announcement.languages, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
-    return new WorkerRole(worker, provider, pool, redis, announcement, heartbeat, config, logger);
+    return new WorkerRole(worker, provider, pool, channels, redis, announcement, heartbeat, config, logger);
   }
 
   /** Stops taking jobs, lets running ones finish, then releases sandboxes and Redis. */
@@ -82,6 +87,7 @@ export class WorkerRole {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
       await this.worker.close();
+      await this.channels.close();
       await this.pool.drain();
       await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.announcement.id).catch(() => {});
       await this.provider.close();

@@ -10,7 +10,12 @@ export const FINAL_STATUSES = [
   'error',
 ] as const;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
-export type ExecutionStatus = 'queued' | 'running' | FinalStatus;
+export const EXECUTION_STATUSES = ['queued', 'running', ...FINAL_STATUSES] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export function isFinalStatus(status: ExecutionStatus): status is FinalStatus {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
 
 export interface ExecutionResult {
   exitCode: number | null;
@@ -47,6 +52,16 @@ export interface ExecutionOutcome {
   error: ExecutionError | null;
 }
 
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** Where the execution's webhook stands; `lastError` is the last failed attempt's reason. */
+export interface WebhookDeliveryView {
+  url: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+}
+
 /** The execution as clients see it (`GET /v1/executions/{id}`, webhooks, SSE `done`). */
 export interface ExecutionView {
   id: string;
@@ -60,4 +75,6 @@ export interface ExecutionView {
   metadata: Record<string, string>;
   result: ExecutionResult | null;
   error: ExecutionError | null;
+  /** The webhook's delivery, when the request asked for one (a webhook body leaves this out). */
+  webhook: WebhookDeliveryView | null;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
 import type { LimitsPolicy } from './limits.js';
+import { WEBHOOKS_DISABLED, type WebhookPolicy, webhookSchema } from './webhook.js';
 
 const noNul = (s: string) => !s.includes('\0');
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -38,7 +39,7 @@ export const executionFileSchema = z
   });
 
 /** Builds the request schema; limits are checked against the operator's maximums, never clamped. */
-export function executionRequestSchema(policy: LimitsPolicy) {
+export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPolicy = WEBHOOKS_DISABLED) {
   const { defaults, max } = policy;
   const limitsSchema = z
     .object({
@@ -70,6 +71,7 @@ export function executionRequestSchema(policy: LimitsPolicy) {
       artifacts: z.array(artifactPattern).max(32).default([]),
       limits: limitsSchema.default(defaults),
       provider: z.enum(['local']).optional(),
+      webhook: webhookSchema(webhooks).optional(),
       priority: z.number().int().min(1).max(10).default(5),
       metadata: z
         .record(z.string().max(64), z.string().max(1024))

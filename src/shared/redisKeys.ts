@@ -1,0 +1,26 @@
+/**
+ * Keys sandq keeps in Redis beside BullMQ's own. All live under QUEUE_PREFIX,
+ * so deployments sharing one Redis stay apart (and a hash tag in the prefix
+ * keeps them in one Redis Cluster slot).
+ */
+export function sandqKeys(queuePrefix: string) {
+  const base = `${queuePrefix}:sandq`;
+  return {
+    /** Pub/sub channel every worker listens on; a message is an execution id to cancel. */
+    cancelChannel: `${base}:cancel`,
+    /** Set when a cancel is asked, so a worker that picks the job up afterwards skips it. */
+    cancelFlag: (executionId: string) => `${base}:cancel:${executionId}`,
+    /** The execution as it was when cancelled in the queue (its job is removed). */
+    cancelled: (executionId: string) => `${base}:cancelled:${executionId}`,
+    /** Redis Stream of live events (status, output chunks, end) for SSE. */
+    events: (executionId: string) => `${base}:events:${executionId}`,
+    /** Hash with the webhook delivery's state. */
+    webhook: (executionId: string) => `${base}:webhook:${executionId}`,
+    /** Idempotency-Key → body hash and execution id. */
+    idempotency: (scope: string, keyHash: string) => `${base}:idempotency:${scope}:${keyHash}`,
+    /** Sorted set of every execution by creation time, for listing. */
+    index: `${base}:index`,
+  };
+}
+
+export type SandqKeys = ReturnType<typeof sandqKeys>;
