@@ -31,18 +31,38 @@ async function submit(baseUrl: string, body: unknown): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
-async function result(baseUrl: string, id: string): Promise<{ status: string }> {
+interface ExecutionTimes {
+  status: string;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  result: { durationMs: number } | null;
+}
+
+async function result(baseUrl: string, id: string): Promise<ExecutionTimes> {
   for (;;) {
-    const execution = (await (await fetch(`${baseUrl}/v1/executions/${id}?wait=30`)).json()) as { status: string };
+    const execution = (await (await fetch(`${baseUrl}/v1/executions/${id}?wait=30`)).json()) as ExecutionTimes;
     if (execution.status !== 'queued' && execution.status !== 'running') return execution;
   }
 }
 
-async function runOne(baseUrl: string, body: unknown): Promise<number> {
-  return await timed(async () => {
-    const execution = await result(baseUrl, await submit(baseUrl, body));
-    if (execution.status !== 'succeeded') throw new Error(`a bench job ended ${execution.status}`);
-  });
+/** Where one job's time went, from the service's own timestamps (ms). */
+interface Breakdown {
+  total: number;
+  queue: number;
+  sandboxRun: number;
+  workerOverhead: number;
+  resultToClient: number;
+}
+
+async function runOne(baseUrl: string, body: unknown): Promise<Breakdown> {
+  const started = Date.now();
+  const execution = await result(baseUrl, await submit(baseUrl, body));
+  const ended = Date.now();
+  if (execution.status !== 'succeeded') throw new Error(`a bench job ended ${execution.status}`);
+  const [created, begun, finished] = [execution.createdAt, execution.startedAt, execution.finishedAt].map(Date.parse) as [number, number, number];
+  const sandboxRun = execution.result?.durationMs ?? 0;
+  return { total: ended - started, queue: begun - created, sandboxRun, workerOverhead: finished - begun - sandboxRun, resultToClient: ended - finished };
 }
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -71,7 +91,7 @@ try {
   const env = { REDIS_URL: redis.url, WORKER_CONCURRENCY: '2', POOL_SIZE: '2', POOL_RUNTIMES: 'python,node' };
   progress('cold start: the first job after the worker starts');
   const service = await startService('all', env);
-  const firstJob = await runOne(service.baseUrl, PY);
+  const firstJob = (await runOne(service.baseUrl, PY)).total;
   rows.push({ measure: 'cold start: first python job after start', value: firstJob, unit: 'ms', baseline: { name: 'raw cold spawn', value: cold.p50 }, target: { op: '≤', ratio: 10 } });
 
   await new Promise((r) => setTimeout(r, 3000));
@@ -81,8 +101,9 @@ try {
 
   for (const [name, body] of [['python', PY], ['javascript', JS]] as const) {
     progress(`warm latency: ${N.warm} ${name} jobs, one at a time`);
-    const samples: number[] = [];
-    for (let i = 0; i < N.warm; i++) samples.push(await runOne(service.baseUrl, body));
+    const breakdowns: Breakdown[] = [];
+    for (let i = 0; i < N.warm; i++) breakdowns.push(await runOne(service.baseUrl, body));
+    const samples = breakdowns.map((b) => b.total);
     for (const p of [50, 95, 99]) {
       rows.push({
         measure: `warm ${name} POST→result, p${p}`,
@@ -91,6 +112,11 @@ try {
         ...(p === 50 && name === 'python' ? { baseline: { name: 'raw cold spawn', value: cold.p50 }, target: { op: '≤' as const, ratio: 1 } } : {}),
       });
     }
+    const part = (key: keyof Breakdown) => percentile(breakdowns.map((b) => b[key]), 50);
+    rows.push({ measure: '  p50 of: submit and queue wait', value: part('queue'), unit: 'ms' });
+    rows.push({ measure: '  p50 of: program in its sandbox', value: part('sandboxRun'), unit: 'ms' });
+    rows.push({ measure: '  p50 of: worker around it', value: part('workerOverhead'), unit: 'ms' });
+    rows.push({ measure: '  p50 of: result to client', value: part('resultToClient'), unit: 'ms' });
   }
 
   progress(`saturated throughput: ${N.saturate} python jobs`);
