@@ -189,6 +189,18 @@ describe('limits', () => {
     expect(ex.result?.stderrTruncated).toBe(true);
   });
 
+  it('counts the program and its children against maxProcesses, nothing of the sandbox itself', async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'python',
+      code: 'import os, time\nn = 0\ntry:\n    while n < 50:\n        if os.fork() == 0:\n            time.sleep(3); os._exit(0)\n        n += 1\nexcept BlockingIOError:\n    pass\nprint(n)',
+      limits: { maxProcesses: 5 },
+    });
+    // The program itself is one of the five.
+    expect(ex.result?.stdout).toBe('4\n');
+    const shell = await runExecution(svc.baseUrl, { language: 'bash', code: 'echo "$(echo sub)"', limits: { maxProcesses: 2 } });
+    expect(shell.result?.stdout).toBe('sub\n');
+  });
+
   it('runs the next job normally after those', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'python', code: 'print("still fine")' });
     expect(ex.result?.stdout).toBe('still fine\n');

@@ -215,6 +215,9 @@ export class LocalSandbox implements WarmSandbox {
   }
 }
 
+/** bwrap's init (pid 1 of the sandbox) lives in the job's cgroup too; it is not the program's to spend. */
+const SANDBOX_INIT_PROCESSES = 1;
+
 function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {
-  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses, cpus, background };
+  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses + SANDBOX_INIT_PROCESSES, cpus, background };
 }
