@@ -110,8 +110,7 @@ describe('inputs', () => {
       artifacts: ['out/**'],
     });
     expect(ex.status).toBe('succeeded');
-    const result = ex.result as unknown as { artifacts: { path: string; size: number; encoding: string; content: string }[] };
-    expect(result.artifacts.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+    expect(ex.result!.artifacts.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'out/a.bin', size: 3, encoding: 'base64', content: Buffer.from([0, 1, 2]).toString('base64') },
       { path: 'out/deep/b.txt', size: 1, encoding: 'base64', content: Buffer.from('b').toString('base64') },
     ]);

@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from '../../src/shared/config.js';
+import type { ExecutionView } from '../../src/shared/contract/execution.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startService, type RunningService } from '../../src/cli/startCommand.js';
 import { startTestRedis } from './redis.js';
@@ -52,23 +53,5 @@ export async function runExecution(baseUrl: string, request: Record<string, unkn
   }
 }
 
-export interface ExecutionJson {
-  id: string;
-  status: string;
-  language: string;
-  attempts: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  metadata: Record<string, string>;
-  result: {
-    exitCode: number | null;
-    signal: string | null;
-    stdout: string;
-    stderr: string;
-    stdoutTruncated: boolean;
-    stderrTruncated: boolean;
-    durationMs: number;
-    queuedMs: number;
-  } | null;
-  error: { code: string; message: string } | null;
-}
+/** The execution as the API answers it (JSON of the shared contract type). */
+export type ExecutionJson = ExecutionView;

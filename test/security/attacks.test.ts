@@ -178,8 +178,7 @@ describe('files and links', () => {
       { artifacts: ['out/**'] },
     );
     expect(ex.status).toBe('succeeded');
-    const returned = (ex.result as unknown as { artifacts: { path: string; content: string }[] }).artifacts;
-    const skipped = (ex.result as unknown as { skippedArtifacts: { path: string; reason: string }[] }).skippedArtifacts;
+    const { artifacts: returned, skippedArtifacts: skipped } = ex.result!;
     expect(returned.map((a) => a.path)).toEqual(['out/good.txt']);
     expect(Buffer.from(returned[0]!.content, 'base64').toString()).toBe('real\n');
     const reasons = Object.fromEntries(skipped.map((s) => [s.path, s.reason]));
