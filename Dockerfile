@@ -2,6 +2,8 @@
 #   docker run … sandq start api | start worker | start all (the default)
 # `start all` without REDIS_URL would start a private redis-server, which this
 # image does not ship: set REDIS_URL (docker-compose.yml does).
+# NODE_ENV=production: the API (roles api and all) refuses to start without
+# API_KEYS, and serves Bull Board and /metrics only with ADMIN_USER/ADMIN_PASSWORD.
 # The worker role needs extra container settings for bubblewrap; see the
 # comment at the end of this file and the worker service in docker-compose.yml.
 
@@ -61,11 +63,13 @@ ENV NODE_ENV=production \
 # --cgroupns=private and write access to it).
 USER sandq
 
-EXPOSE 3000
+# 3000: the API. 9464: a worker's /metrics and /healthz, when WORKER_METRICS_PORT=9464.
+EXPOSE 3000 9464
 
 # Liveness of the API role (no curl in the slim image; Node 20 has fetch).
-# The worker has no HTTP port: docker-compose.yml disables this check for it;
-# with plain `docker run … start worker`, pass --no-healthcheck.
+# A worker has no API port: docker-compose.yml replaces this check with one on
+# its metrics listener's /healthz; with plain `docker run … start worker`, set
+# WORKER_METRICS_PORT and --health-cmd likewise, or pass --no-healthcheck.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 

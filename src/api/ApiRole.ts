@@ -9,18 +9,26 @@ import { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import { ExecutionRecords } from '../shared/ExecutionRecords.js';
 import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
+import { collectProcessMetrics } from '../shared/metrics.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
 import { sandqKeys } from '../shared/redisKeys.js';
 import { settleWithin } from '../shared/settleWithin.js';
 import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
+import { answerClientError } from './answerClientError.js';
+import { AccessPolicy } from './auth/AccessPolicy.js';
+import { QueueDepthGuard } from './backpressure/QueueDepthGuard.js';
+import { SubmissionGate } from './backpressure/SubmissionGate.js';
+import { SubmissionRateLimiter } from './backpressure/SubmissionRateLimiter.js';
 import { createApp } from './createApp.js';
 import { ExecutionIndex } from './ExecutionIndex.js';
 import { ExecutionStore } from './ExecutionStore.js';
 import { IdempotencyKeys } from './IdempotencyKeys.js';
+import { watchQueues } from './queueMetrics.js';
 
 const CLOSE_TIMEOUT_MS = 2000;
-const EVENT_READER_READY_MS = 2000;
+/** Under a second: an event stream that cannot get its connection answers 503 quickly. */
+const EVENT_READER_READY_MS = 900;
 
 /** The API process's share of sandq: the HTTP server and its queue handles. */
 export class ApiRole {
@@ -33,13 +41,24 @@ export class ApiRole {
     private readonly redis: Redis,
     private readonly eventsRedis: Redis,
     private readonly shutdown: AbortController,
+    private readonly unwatchQueues: () => void,
     private readonly logger: Logger,
   ) {}
 
   static async start(config: Config, redisUrl: string, logger: Logger): Promise<ApiRole> {
+    // Refuses an unsafe exposure (no API_KEYS in production or off loopback) before anything starts.
+    const access = AccessPolicy.of(config);
+    if (access.open) logger.warn({ host: config.HOST }, 'API_KEYS is not set: the API is open to anyone who can reach this loopback address');
+    if (access.admin === 'off') logger.info('Bull Board and /metrics are off: set ADMIN_USER and ADMIN_PASSWORD to serve them');
+    collectProcessMetrics();
+
     const redis = createRedisConnection(redisUrl, 'api', 'sandq-api');
+    // Every long-poll listens for the connection dropping.
+    redis.setMaxListeners(0);
     // QueueEvents blocks on a stream read, so it takes a connection that waits out outages.
     const eventsRedis = createRedisConnection(redisUrl, 'worker', 'sandq-api-events');
+    // Outages reach the requests (503) and the queues' error logs; the connections need not say it again.
+    for (const connection of [redis, eventsRedis]) connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
     await waitUntilReady(redis);
     const prefix = config.QUEUE_PREFIX;
     const queue = new Queue<ExecutionJobData, ExecutionOutcome>(EXECUTIONS_QUEUE, { connection: redis, prefix });
@@ -61,6 +80,7 @@ export class ApiRole {
       index: new ExecutionIndex(redis, keys.index, ttl),
       cancels: new CancelRequests(redis, keys, ttl),
       notifier: new FinalStateNotifier(webhooks, events, config),
+      redis,
     });
     queueEvents.on('failed', ({ jobId }) => {
       store.announceFailure(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not announce a failed execution'));
@@ -74,8 +94,14 @@ export class ApiRole {
       store,
       idempotency: new IdempotencyKeys(redis, keys, ttl),
       events,
+      gate: new SubmissionGate(
+        config.MAX_QUEUE_DEPTH > 0 ? new QueueDepthGuard(queue as Queue, config.MAX_QUEUE_DEPTH) : undefined,
+        config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, keys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
+      ),
       openEventReader: async () => {
-        const reader = redis.duplicate({ connectionName: 'sandq-api-sse' });
+        // Its reads block for up to a heartbeat: no command timeout on this one.
+        const reader = redis.duplicate({ connectionName: 'sandq-api-sse', commandTimeout: undefined });
+        reader.on('error', () => {}); // its reads fail, and the stream ends
         try {
           await waitUntilReady(reader, EVENT_READER_READY_MS);
         } catch (error) {
@@ -90,13 +116,15 @@ export class ApiRole {
     const server = http.createServer(app);
     // Long-polls last up to 60 s; keep the socket for them.
     server.requestTimeout = 90_000;
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.PORT, config.HOST, () => resolve());
     });
     const { address, port } = server.address() as AddressInfo;
     logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}` }, 'api listening');
-    return new ApiRole(server, [queue as Queue, webhooks as Queue], queueEvents, redis, eventsRedis, shutdown, logger);
+    const unwatchQueues = watchQueues({ queues: [queue as Queue, webhooks as Queue], redis, queuePrefix: prefix });
+    return new ApiRole(server, [queue as Queue, webhooks as Queue], queueEvents, redis, eventsRedis, shutdown, unwatchQueues, logger);
   }
 
   get port(): number {
@@ -108,6 +136,7 @@ export class ApiRole {
     this.closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.shutdown.abort();
+      this.unwatchQueues();
       this.server.closeIdleConnections();
       // Long-polls would otherwise hold the shutdown for up to a minute.
       const force = setTimeout(() => this.server.closeAllConnections(), 5000);

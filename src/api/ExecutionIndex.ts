@@ -13,7 +13,8 @@ export interface IndexEntry {
 const positionOf = (id: string, createdAtMs: number) => `${String(createdAtMs).padStart(15, '0')}:${id}`;
 
 /**
- * Every execution of the deployment by creation time, newest first, so that
+ * Each owner's executions by creation time, newest first (a sorted set per
+ * owner, so one key's listing never meets another's executions), so that
  * listing pages through a sorted set instead of scanning all jobs. Written at
  * submit. All members share score 0 and order lexicographically, which makes
  * a page boundary a single member. Entries are trimmed after twice the result
@@ -23,7 +24,7 @@ const positionOf = (id: string, createdAtMs: number) => `${String(createdAtMs).p
 export class ExecutionIndex {
   constructor(
     private readonly redis: Redis,
-    private readonly key: string,
+    private readonly keyOf: (owner: string) => string,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -31,25 +32,26 @@ export class ExecutionIndex {
     return POSITION.test(value);
   }
 
-  async add(entries: { id: string; createdAt: number }[]): Promise<void> {
+  async add(owner: string, entries: { id: string; createdAt: number }[]): Promise<void> {
     if (entries.length === 0) return;
+    const key = this.keyOf(owner);
     const keepMs = this.ttlSeconds * 2 * 1000;
     const members = entries.flatMap((e) => [0, positionOf(e.id, e.createdAt)]);
     await this.redis
       .multi()
-      .zadd(this.key, ...members)
-      .zremrangebylex(this.key, '-', `(${String(Date.now() - keepMs).padStart(15, '0')}`)
-      .expire(this.key, this.ttlSeconds * 2)
+      .zadd(key, ...members)
+      .zremrangebylex(key, '-', `(${String(Date.now() - keepMs).padStart(15, '0')}`)
+      .expire(key, this.ttlSeconds * 2)
       .exec();
   }
 
-  /** Up to `count` entries, newest first, after `position` (from the newest when undefined). */
-  async page(position: string | undefined, count: number): Promise<IndexEntry[]> {
-    const members = await this.redis.zrevrangebylex(this.key, position ? `(${position}` : '+', '-', 'LIMIT', 0, count);
+  /** Up to `count` of the owner's entries, newest first, after `position` (from the newest when undefined). */
+  async page(owner: string, position: string | undefined, count: number): Promise<IndexEntry[]> {
+    const members = await this.redis.zrevrangebylex(this.keyOf(owner), position ? `(${position}` : '+', '-', 'LIMIT', 0, count);
     return members.map((member) => ({ id: member.slice(ID_OFFSET), position: member }));
   }
 
-  async remove(positions: string[]): Promise<void> {
-    if (positions.length > 0) await this.redis.zrem(this.key, ...positions);
+  async remove(owner: string, positions: string[]): Promise<void> {
+    if (positions.length > 0) await this.redis.zrem(this.keyOf(owner), ...positions);
   }
 }

@@ -1,9 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import type { Job, JobState, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { CancelRequests } from '../shared/CancelRequests.js';
 import type { Config } from '../shared/config.js';
 import { type ExecutionOutcome, type ExecutionStatus, type ExecutionView, isFinalStatus } from '../shared/contract/execution.js';
 import type { ExecutionRequest } from '../shared/contract/executionRequest.js';
+import { executionMetrics } from '../shared/executionMetrics.js';
 import type { ExecutionRecords } from '../shared/ExecutionRecords.js';
 import { toExecutionView } from '../shared/executionView.js';
 import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
@@ -22,6 +24,8 @@ export interface ExecutionStoreDeps {
   index: ExecutionIndex;
   cancels: CancelRequests;
   notifier: FinalStateNotifier;
+  /** The API's Redis connection: a long-poll ends (and answers 503) when it drops. */
+  redis: Redis;
 }
 
 export type CancelResult =
@@ -32,6 +36,7 @@ export type CancelResult =
   | { kind: 'finished'; execution: ExecutionView };
 
 export interface ListQuery {
+  owner: string;
   status?: ExecutionStatus;
   limit: number;
   /** An index position from the previous page's cursor. */
@@ -50,31 +55,36 @@ const QUEUED_STATES: ReadonlySet<JobState | 'unknown'> = new Set(['waiting', 'pr
 /** A filtered listing reads at most this many entries per request, then hands out a cursor. */
 const MAX_SCANNED_PER_PAGE = 1000;
 
-/** Executions as the API sees them: jobs on the executions queue, read through their state. */
+/**
+ * Executions as the API sees them: jobs on the executions queue, read through
+ * their state. Every call names the owner (the API key's name): an execution
+ * of another owner is as absent as an unknown one.
+ */
 export class ExecutionStore {
   constructor(private readonly deps: ExecutionStoreDeps) {}
 
-  async submit(request: ExecutionRequest, id = newExecutionId()): Promise<ExecutionView> {
-    const job = await this.deps.queue.add('execute', this.jobData(request), executionJobOptions(this.deps.config, id, request.priority));
-    await this.deps.index.add([{ id, createdAt: job.timestamp }]);
+  async submit(owner: string, request: ExecutionRequest, id = newExecutionId()): Promise<ExecutionView> {
+    const job = await this.deps.queue.add('execute', this.jobData(owner, request), executionJobOptions(this.deps.config, id, request.priority));
+    await this.deps.index.add(owner, [{ id, createdAt: job.timestamp }]);
     return toExecutionView(job, 'waiting');
   }
 
   /** Adds every request in one MULTI (BullMQ's addBulk): all of them are queued, or none. */
-  async submitMany(requests: ExecutionRequest[]): Promise<ExecutionView[]> {
+  async submitMany(owner: string, requests: ExecutionRequest[]): Promise<ExecutionView[]> {
     const jobs = await this.deps.queue.addBulk(
       requests.map((request) => ({
         name: 'execute',
-        data: this.jobData(request),
+        data: this.jobData(owner, request),
         opts: executionJobOptions(this.deps.config, newExecutionId(), request.priority),
       })),
     );
-    await this.deps.index.add(jobs.map((job) => ({ id: String(job.id), createdAt: job.timestamp })));
+    await this.deps.index.add(owner, jobs.map((job) => ({ id: String(job.id), createdAt: job.timestamp })));
     return jobs.map((job) => toExecutionView(job, 'waiting'));
   }
 
-  async get(id: string): Promise<ExecutionView | undefined> {
-    return await this.deps.records.read(id);
+  async get(id: string, owner: string): Promise<ExecutionView | undefined> {
+    const found = await this.deps.records.readOwned(id);
+    return found?.owner === owner ? found.view : undefined;
   }
 
   /**
@@ -82,16 +92,17 @@ export class ExecutionStore {
    * for it to finish: woken by QueueEvents, not by polling. A failed attempt
    * that will be retried wakes the wait too, so it waits again for what is left.
    */
-  async waitForFinal(id: string, waitMs: number, signal: AbortSignal): Promise<ExecutionView | undefined> {
+  async waitForFinal(id: string, owner: string, waitMs: number, signal: AbortSignal): Promise<ExecutionView | undefined> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Listen before reading, so a change between the read and the wait is not missed.
       const change = this.nextChange(id);
       try {
-        const execution = await this.get(id);
+        const execution = await this.get(id, owner);
         const remaining = deadline - Date.now();
         if (!execution || isFinalStatus(execution.status) || remaining <= 0 || signal.aborted) return execution;
-        await Promise.race([change.happened, sleep(remaining), aborted(signal)]);
+        // A dropped connection wakes the wait too: the next read fails, and the client hears 503 now.
+        await Promise.race([change.happened, sleep(remaining), aborted(signal), change.connectionLost]);
       } finally {
         change.stop();
       }
@@ -103,8 +114,8 @@ export class ExecutionStore {
    * holds it; otherwise tells every worker, and the one running it kills it.
    * The mark comes first, so a worker that takes the job a moment later skips it.
    */
-  async cancel(id: string): Promise<CancelResult> {
-    const current = await this.get(id);
+  async cancel(id: string, owner: string): Promise<CancelResult> {
+    const current = await this.get(id, owner);
     if (!current) return { kind: 'not-found' };
     if (current.status === 'cancelled') return { kind: 'already-cancelled', execution: current };
     if (isFinalStatus(current.status)) return { kind: 'finished', execution: current };
@@ -113,12 +124,12 @@ export class ExecutionStore {
     const job = await this.deps.queue.getJob(id);
     if (job) {
       const state = await job.getState();
-      if (QUEUED_STATES.has(state) && (await this.takeOutOfQueue(job, state))) {
-        return { kind: 'accepted', execution: (await this.get(id)) ?? current };
+      if (QUEUED_STATES.has(state) && (await this.takeOutOfQueue(owner, job, state))) {
+        return { kind: 'accepted', execution: (await this.get(id, owner)) ?? current };
       }
     }
     await this.deps.cancels.broadcast(id);
-    const after = (await this.get(id)) ?? current;
+    const after = (await this.get(id, owner)) ?? current;
     // It may have ended on its own just before the cancel reached it.
     if (isFinalStatus(after.status) && after.status !== 'cancelled') return { kind: 'finished', execution: after };
     return { kind: 'accepted', execution: after };
@@ -138,24 +149,25 @@ export class ExecutionStore {
     let atEnd = false;
     while (items.length < query.limit && scanned < MAX_SCANNED_PER_PAGE) {
       const wanted = Math.min(chunk, MAX_SCANNED_PER_PAGE - scanned);
-      const entries = await index.page(position, wanted);
-      const executions = await records.readMany(entries.map((e) => e.id));
+      const entries = await index.page(query.owner, position, wanted);
+      const found = await records.readManyOwned(entries.map((e) => e.id));
       const gone: string[] = [];
       for (const [i, entry] of entries.entries()) {
-        const execution = executions[i];
+        // The index is per owner; the owner check only guards against a stray entry.
+        const execution = found[i]?.owner === query.owner ? found[i]!.view : undefined;
         position = entry.position;
         scanned++;
         if (!execution) gone.push(entry.position);
         else if (!query.status || execution.status === query.status) items.push(execution);
         if (items.length === query.limit) break;
       }
-      await index.remove(gone);
+      await index.remove(query.owner, gone);
       if (entries.length < wanted && items.length < query.limit) {
         atEnd = true;
         break;
       }
     }
-    if (!atEnd && position !== undefined) atEnd = (await index.page(position, 1)).length === 0;
+    if (!atEnd && position !== undefined) atEnd = (await index.page(query.owner, position, 1)).length === 0;
     return { items, next: atEnd ? undefined : position };
   }
 
@@ -169,8 +181,8 @@ export class ExecutionStore {
     if (job && (await job.getState()) === 'failed') await this.deps.notifier.finished(id, job.data.request, 'error');
   }
 
-  private jobData(request: ExecutionRequest): ExecutionJobData {
-    return { request, provider: request.provider ?? this.deps.config.SANDBOX_PROVIDER };
+  private jobData(owner: string, request: ExecutionRequest): ExecutionJobData {
+    return { request, provider: request.provider ?? this.deps.config.SANDBOX_PROVIDER, owner };
   }
 
   /**
@@ -178,10 +190,10 @@ export class ExecutionStore {
    * a job a worker holds, and then it is running (and sees the mark). Says
    * whether the execution is now final.
    */
-  private async takeOutOfQueue(job: ExecutionJob, state: JobState | 'unknown'): Promise<boolean> {
+  private async takeOutOfQueue(owner: string, job: ExecutionJob, state: JobState | 'unknown'): Promise<boolean> {
     const id = String(job.id);
     const { records, queue, notifier } = this.deps;
-    await records.keepCancelled({ ...toExecutionView(job, state), status: 'cancelled', finishedAt: new Date().toISOString() });
+    await records.keepCancelled(owner, { ...toExecutionView(job, state), status: 'cancelled', finishedAt: new Date().toISOString() });
     try {
       await job.remove();
     } catch {
@@ -192,17 +204,28 @@ export class ExecutionStore {
       // Gone already: a concurrent cancel removed it.
     }
     await notifier.finished(id, job.data.request, 'cancelled');
+    executionMetrics.finished.inc({ language: job.data.request.language, status: 'cancelled' });
     return true;
   }
 
-  private nextChange(id: string): { happened: Promise<void>; stop: () => void } {
+  private nextChange(id: string): { happened: Promise<void>; connectionLost: Promise<void>; stop: () => void } {
     // QueueEvents also emits `<event>:<jobId>`, which its typings do not list.
     const queueEvents = this.deps.queueEvents as unknown as EventEmitter;
     const events = ['completed', 'failed', 'removed'].map((name) => `${name}:${id}`);
     let wake: () => void = () => {};
     const happened = new Promise<void>((resolve) => (wake = resolve));
+    let lost: () => void = () => {};
+    const connectionLost = new Promise<void>((resolve) => (lost = resolve));
     for (const event of events) queueEvents.on(event, wake);
-    return { happened, stop: () => events.forEach((event) => queueEvents.off(event, wake)) };
+    this.deps.redis.on('close', lost);
+    return {
+      happened,
+      connectionLost,
+      stop: () => {
+        events.forEach((event) => queueEvents.off(event, wake));
+        this.deps.redis.off('close', lost);
+      },
+    };
   }
 }
 

@@ -1,14 +1,25 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
+import helmet from 'helmet';
 import type { Redis } from 'ioredis';
+import { AdminCredentials } from '../shared/AdminCredentials.js';
 import type { Config } from '../shared/config.js';
+import { executionRequestSchema } from '../shared/contract/executionRequest.js';
 import { limitsPolicyFrom } from '../shared/contract/limits.js';
 import type { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import type { Logger } from '../shared/logger.js';
+import { metricsRegistry } from '../shared/metrics.js';
+import { AccessPolicy } from './auth/AccessPolicy.js';
+import { requireAdmin } from './auth/requireAdmin.js';
+import { requireApiKey } from './auth/requireApiKey.js';
+import type { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bullBoard.js';
 import type { ExecutionStore } from './ExecutionStore.js';
+import { httpMetrics } from './httpMetrics.js';
 import type { IdempotencyKeys } from './IdempotencyKeys.js';
+import { openApiDocument } from './openapi/openApiDocument.js';
 import { notFoundHandler, problemHandler } from './problemDetails.js';
+import { docsRouter } from './routes/docsRouter.js';
 import { executionEventsRouter } from './routes/executionEventsRouter.js';
 import { executionsRouter } from './routes/executionsRouter.js';
 import { systemRouter } from './routes/systemRouter.js';
@@ -21,6 +32,8 @@ export interface AppDeps {
   store: ExecutionStore;
   idempotency: IdempotencyKeys;
   events: ExecutionEvents;
+  /** Queue depth and rate limit, checked before executions are queued. */
+  gate: SubmissionGate;
   /** A new connection for one event stream, whose reads block. */
   openEventReader: () => Promise<Redis>;
   /** Queues shown in Bull Board. */
@@ -32,21 +45,25 @@ export interface AppDeps {
 /** The HTTP API as an Express app; no port is opened here, so tests can mount it anywhere. */
 export function createApp(deps: AppDeps): Express {
   const { config } = deps;
+  const access = AccessPolicy.of(config);
+  const limits = limitsPolicyFrom(config);
+  const webhooks = { enabled: config.WEBHOOK_SECRET !== undefined, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
+  const requestSchema = executionRequestSchema(limits, webhooks);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-
+  app.use(httpMetrics);
+  // helmet's defaults, except upgrade-insecure-requests: the API is often reached over plain
+  // HTTP on a private network, where the upgrade would break the docs page and Bull Board.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // The key is checked before the body is read: no parsing for strangers.
+  app.use('/v1', requireApiKey(config.API_KEYS));
   app.use(express.json({ limit: config.MAX_REQUEST_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));
 
   app.use(systemRouter(deps.redis, config.QUEUE_PREFIX));
-  app.use(
-    executionsRouter({
-      store: deps.store,
-      idempotency: deps.idempotency,
-      limits: limitsPolicyFrom(config),
-      webhooks: { enabled: config.WEBHOOK_SECRET !== undefined, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
-    }),
-  );
+  app.use(docsRouter(openApiDocument({ requestSchema, limits, webhooks, apiKeys: !access.open, admin: access.admin })));
+  app.use(executionsRouter({ store: deps.store, idempotency: deps.idempotency, requestSchema, gate: deps.gate }));
   app.use(
     executionEventsRouter({
       store: deps.store,
@@ -57,7 +74,14 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
     }),
   );
-  app.use(BULL_BOARD_PATH, bullBoardRouter(deps.queues));
+  if (access.admin !== 'off') {
+    const admin: RequestHandler =
+      access.admin === 'basic' ? requireAdmin(new AdminCredentials(config.ADMIN_USER!, config.ADMIN_PASSWORD!)) : (_req, _res, next) => next();
+    app.get('/metrics', admin, async (_req, res) => {
+      res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+    });
+    app.use(BULL_BOARD_PATH, admin, bullBoardRouter(deps.queues));
+  }
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

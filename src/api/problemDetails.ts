@@ -6,6 +6,7 @@ import { type FieldError, ProblemError } from './errors/ProblemError.js';
 
 const TYPE_BY_STATUS: Record<number, string> = {
   400: 'validation-error',
+  401: 'unauthorized',
   404: 'not-found',
   405: 'method-not-allowed',
   409: 'conflict',

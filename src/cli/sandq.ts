@@ -24,7 +24,8 @@ async function start(role: Role): Promise<void> {
   const service = await startService(role, config, logger);
   if (service.api) {
     const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${service.api.port}`;
-    process.stderr.write(`\nsandq is running (${role}). Try:\n  curl -s ${base}/v1/executions -H 'Content-Type: application/json' -d '{"language":"python","code":"print(6*7)"}'\nStop with Ctrl-C.\n\n`);
+    const auth = config.API_KEYS ? ` -H 'Authorization: Bearer <one of API_KEYS>'` : '';
+    process.stderr.write(`\nsandq is running (${role}). Try:\n  curl -s ${base}/v1/executions${auth} -H 'Content-Type: application/json' -d '{"language":"python","code":"print(6*7)"}'\nAPI docs: ${base}/docs\nStop with Ctrl-C.\n\n`);
   }
 
   let stopping = false;

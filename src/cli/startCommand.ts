@@ -1,4 +1,5 @@
 import { ApiRole } from '../api/ApiRole.js';
+import { AccessPolicy } from '../api/auth/AccessPolicy.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { WorkerRole } from '../worker/WorkerRole.js';
@@ -18,6 +19,8 @@ export interface RunningService {
  * redis-server (data in a temp dir, gone on exit); a single role needs REDIS_URL.
  */
 export async function startService(role: Role, config: Config, logger: Logger): Promise<RunningService> {
+  // An API that may not be exposed like this stops the start before anything runs.
+  if (role !== 'worker') AccessPolicy.of(config);
   let redisServer: RedisServerProcess | undefined;
   let redisUrl = config.REDIS_URL;
   if (!redisUrl) {

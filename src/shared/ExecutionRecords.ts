@@ -2,9 +2,19 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionOutcome, ExecutionView } from './contract/execution.js';
 import { toExecutionView } from './executionView.js';
+import { OPEN_OWNER } from './owner.js';
 import type { ExecutionJobData } from './queues.js';
 import type { SandqKeys } from './redisKeys.js';
 import { type WebhookDeliveries, webhookView } from './WebhookDeliveries.js';
+
+/** An execution with the name of the API key it belongs to. */
+export interface OwnedExecution {
+  owner: string;
+  view: ExecutionView;
+}
+
+/** How a cancelled execution is stored; older entries were the bare view. */
+type StoredCancelled = OwnedExecution | ExecutionView;
 
 /**
  * Reads executions for the API and for webhook delivery. An execution is its
@@ -21,28 +31,35 @@ export class ExecutionRecords {
   ) {}
 
   async read(executionId: string): Promise<ExecutionView | undefined> {
+    return (await this.readOwned(executionId))?.view;
+  }
+
+  /** The execution and its owner; the API shows it only to that owner. */
+  async readOwned(executionId: string): Promise<OwnedExecution | undefined> {
     // State first: once it says final, the job already holds its outcome (the
     // other order could see a final state with the job read before its outcome).
     const state = await this.queue.getJobState(executionId);
     const job = await this.queue.getJob(executionId);
     if (job) {
       const delivery = job.data.request.webhook ? await this.deliveries.read(executionId) : undefined;
-      return toExecutionView(job, state, delivery);
+      return { owner: job.data.owner ?? OPEN_OWNER, view: toExecutionView(job, state, delivery) };
     }
     const stored = await this.redis.get(this.keys.cancelled(executionId));
     if (!stored) return undefined;
-    const view = JSON.parse(stored) as ExecutionView;
-    if (!view.webhook) return view;
-    return { ...view, webhook: webhookView(view.webhook.url, await this.deliveries.read(executionId)) };
+    const parsed = JSON.parse(stored) as StoredCancelled;
+    const { owner, view } = 'view' in parsed ? parsed : { owner: OPEN_OWNER, view: parsed };
+    if (!view.webhook) return { owner, view };
+    return { owner, view: { ...view, webhook: webhookView(view.webhook.url, await this.deliveries.read(executionId)) } };
   }
 
-  async readMany(executionIds: string[]): Promise<(ExecutionView | undefined)[]> {
-    return await Promise.all(executionIds.map((id) => this.read(id)));
+  async readManyOwned(executionIds: string[]): Promise<(OwnedExecution | undefined)[]> {
+    return await Promise.all(executionIds.map((id) => this.readOwned(id)));
   }
 
-  /** Keeps a cancelled execution's view before its job is taken out of the queue. */
-  async keepCancelled(view: ExecutionView): Promise<void> {
-    await this.redis.set(this.keys.cancelled(view.id), JSON.stringify(view), 'EX', this.ttlSeconds);
+  /** Keeps a cancelled execution's view (and owner) before its job is taken out of the queue. */
+  async keepCancelled(owner: string, view: ExecutionView): Promise<void> {
+    const stored: OwnedExecution = { owner, view };
+    await this.redis.set(this.keys.cancelled(view.id), JSON.stringify(stored), 'EX', this.ttlSeconds);
   }
 
   async forgetCancelled(executionId: string): Promise<void> {

@@ -1,10 +1,23 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseApiKeys } from './apiKeys.js';
 import { ConfigError } from './errors/ConfigError.js';
+import { PROVIDER_NAMES } from './contract/providers.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/** `name:key,…`, parsed and hashed at once: the keys themselves are not kept in the config. */
+const apiKeys = z.string().transform((value, ctx) => {
+  try {
+    return parseApiKeys(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /**
  * Every setting sandq reads from the environment, with its default.
@@ -19,9 +32,23 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_{}-]+$/, 'use letters, digits, _, -, and {} for a Redis Cluster hash tag')
     .default('sandq'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+
+  // Access: unset API_KEYS = an open API, allowed on loopback only and never in production.
+  API_KEYS: apiKeys.optional(),
+  ADMIN_USER: z.string().min(1).max(128).regex(/^[^:]+$/, 'must not contain ":"').optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').max(1024).optional(),
+  // Backpressure: 0 turns either off.
+  RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
+  MAX_QUEUE_DEPTH: nonNegativeInt.default(10_000),
+  // Shutdown and recovery of workers.
+  SHUTDOWN_GRACE_MS: nonNegativeInt.default(60_000),
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  WORKER_METRICS_PORT: port.optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 
   WORKER_CONCURRENCY: positiveInt.max(256).default(Math.max(1, os.availableParallelism())),
-  SANDBOX_PROVIDER: z.enum(['local']).default('local'),
+  SANDBOX_PROVIDER: z.enum(PROVIDER_NAMES).default('local'),
   JOB_ATTEMPTS: positiveInt.max(20).default(3),
   RESULT_TTL_SECONDS: positiveInt.default(86_400),
   MAX_REQUEST_BYTES: positiveInt.default(5 * 1024 * 1024),
@@ -55,6 +82,24 @@ export const configSchema = z.object({
   POOL_MAX_IDLE_SECONDS: positiveInt.default(300),
   POOL_HEALTH_INTERVAL_MS: positiveInt.default(5000),
 
+  // E2B (provider `e2b`): enabled by E2B_API_KEY. The SDK's own variables keep their names and
+  // meaning; they are read here only so that the configuration is one source, and passed through as is.
+  E2B_API_KEY: z.string().min(1).optional(),
+  E2B_DOMAIN: z.string().min(1).optional(),
+  E2B_API_URL: z.url().optional(),
+  E2B_SANDBOX_URL: z.url().optional(),
+  E2B_TEMPLATE: z.string().min(1).default('base'),
+  // Warm sandboxes bill while they wait: none unless asked for.
+  E2B_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(0),
+  // The Hobby plan's limits (1 creation/s, 20 running sandboxes); Pro allows 5/s and 100.
+  E2B_CREATE_RATE_PER_SECOND: z.coerce.number().positive().max(100).default(1),
+  E2B_MAX_CONCURRENT_SANDBOXES: positiveInt.max(10_000).default(20),
+  // How long E2B keeps a sandbox nobody renews: the bound on what a crashed worker leaves billing.
+  E2B_SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
+  E2B_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  E2B_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  DEPLOYMENT_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1 to 64 letters, digits, _, . or -').default('sandq'),
+
   BWRAP_PATH: z.string().min(1).optional(),
   SANDBOX_UID_BASE: z.coerce.number().int().min(1000).max(4_000_000_000).default(2_000_000),
   SANDBOX_UID_COUNT: positiveInt.max(1_000_000).default(4096),
@@ -72,11 +117,18 @@ export const configSchema = z.object({
   for (const [def, max] of pairs) {
     if (c[def] > c[max]) ctx.addIssue({ code: 'custom', path: [def], message: `must not exceed ${max} (${c[max]})` });
   }
+  if (c.SANDBOX_PROVIDER === 'e2b' && !c.E2B_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['SANDBOX_PROVIDER'], message: 'e2b needs E2B_API_KEY' });
+  }
+  if ((c.ADMIN_USER === undefined) !== (c.ADMIN_PASSWORD === undefined)) {
+    const missing = c.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'set ADMIN_USER and ADMIN_PASSWORD together' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-const SECRET_VARIABLES = new Set(['WEBHOOK_SECRET']);
+const SECRET_VARIABLES = new Set(['WEBHOOK_SECRET', 'API_KEYS', 'ADMIN_PASSWORD', 'E2B_API_KEY']);
 
 /** Reads the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

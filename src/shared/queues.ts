@@ -8,6 +8,8 @@ export const EXECUTIONS_QUEUE = 'executions';
 export interface ExecutionJobData {
   request: ExecutionRequest;
   provider: string;
+  /** The API key name that submitted it; only that key sees it. Absent on jobs from before owners (OPEN_OWNER). */
+  owner?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Keys sandq keeps in Redis beside BullMQ's own. All live under QUEUE_PREFIX,
- * so deployments sharing one Redis stay apart (and a hash tag in the prefix
- * keeps them in one Redis Cluster slot).
+ * so deployments sharing one Redis stay apart, and a hash tag in the prefix
+ * (QUEUE_PREFIX={sandq}) puts them and BullMQ's keys in one Redis Cluster
+ * slot, where multi-key commands and scripts must stay.
  */
 export function sandqKeys(queuePrefix: string) {
   const base = `${queuePrefix}:sandq`;
@@ -18,8 +19,12 @@ export function sandqKeys(queuePrefix: string) {
     webhook: (executionId: string) => `${base}:webhook:${executionId}`,
     /** Idempotency-Key → body hash and execution id. */
     idempotency: (scope: string, keyHash: string) => `${base}:idempotency:${scope}:${keyHash}`,
-    /** Sorted set of every execution by creation time, for listing. */
-    index: `${base}:index`,
+    /** Sorted set of one owner's executions by creation time, for listing. */
+    index: (owner: string) => `${base}:index:${owner}`,
+    /** Prefix of the per-owner submission rate counters (rate-limiter-flexible adds `:<owner>`). */
+    rateLimit: `${base}:ratelimit`,
+    /** Prefix of the live worker announcements (see workerRegistry). */
+    workers: `${base}:workers:`,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { sandqKeys } from './redisKeys.js';
 
 export interface RuntimeInfo {
   language: string;
@@ -19,7 +20,7 @@ export interface WorkerAnnouncement {
 /** An announcement lives this long unless renewed, so a dead worker drops out by itself. */
 export const ANNOUNCEMENT_TTL_SECONDS = 30;
 
-const keyPrefix = (queuePrefix: string) => `${queuePrefix}:sandq:workers:`;
+const keyPrefix = (queuePrefix: string) => sandqKeys(queuePrefix).workers;
 
 export async function announceWorker(redis: Redis, queuePrefix: string, worker: WorkerAnnouncement): Promise<void> {
   await redis.set(keyPrefix(queuePrefix) + worker.id, JSON.stringify(worker), 'EX', ANNOUNCEMENT_TTL_SECONDS);

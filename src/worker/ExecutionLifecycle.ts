@@ -1,12 +1,14 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { CancelRequests } from '../shared/CancelRequests.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import type { ExecutionEvents } from '../shared/ExecutionEvents.js';
+import { executionMetrics } from '../shared/executionMetrics.js';
 import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
 import type { LiveOutput } from './LiveOutput.js';
 import type { OutputStream } from './sandbox/SandboxProvider.js';
+import { workerMetrics } from './workerMetrics.js';
 
 type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
 export type ExecutionProcessor = (job: ExecutionJob, token?: string, signal?: AbortSignal) => Promise<ExecutionOutcome>;
@@ -21,6 +23,9 @@ export interface LifecycleDeps {
 
 const CANCELLED: ExecutionOutcome = { status: 'cancelled', result: null, error: null };
 
+/** The abort reason a stopping worker gives its running executions once its grace period is over. */
+export const SHUTDOWN_ABORT = 'the worker is shutting down';
+
 /** BullMQ's own rule: the attempt that fails now is the last when no attempt is left or the error says so. */
 function isLastAttempt(job: ExecutionJob, error: unknown): boolean {
   return error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -32,6 +37,8 @@ function isLastAttempt(job: ExecutionJob, error: unknown): boolean {
  * output, and once the outcome is known (or the last attempt failed) the
  * webhook is enqueued and the stream ended. Keeps track of what runs here, so
  * that cancel requests missed while Redis was away can be looked up again.
+ * An execution aborted because its worker is shutting down (SHUTDOWN_ABORT)
+ * does not end at all: it goes back to the queue for another worker.
  */
 export class ExecutionLifecycle {
   private readonly running = new Set<string>();
@@ -52,21 +59,27 @@ export class ExecutionLifecycle {
     return async (job: ExecutionJob, token?: string, signal?: AbortSignal) => {
       const id = String(job.id);
       const { request } = job.data;
+      const { language } = request;
       this.running.add(id);
       try {
         // The API marks before it broadcasts, so a cancel either reached this job's signal or is seen here.
         if (await this.deps.cancels.isMarked(id)) {
           this.deps.logger.info({ executionId: id }, 'execution cancelled before it started');
           await this.deps.notifier.finished(id, request, 'cancelled');
+          executionMetrics.finished.inc({ status: 'cancelled', language });
           return CANCELLED;
         }
         this.deps.events.status(id, 'running').catch((error: unknown) => this.deps.logger.debug({ executionId: id, err: error }, 'live status dropped'));
+        workerMetrics.queueWait.observe({ language }, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000);
         let outcome: ExecutionOutcome;
         try {
           outcome = await processor(job, token, signal);
         } catch (error) {
           this.deps.output.finish(id);
+          if (isShutdownAbort(signal)) return await this.requeue(job, token);
+          workerMetrics.attemptFailures.inc({ language, error: error instanceof Error ? error.name : 'unknown' });
           if (isLastAttempt(job, error)) {
+            executionMetrics.finished.inc({ status: 'error', language });
             await this.deps.notifier.finished(id, request, 'error').catch((notifyError: unknown) =>
               this.deps.logger.warn({ executionId: id, err: notifyError }, 'could not announce the failed execution'),
             );
@@ -74,11 +87,39 @@ export class ExecutionLifecycle {
           throw error;
         }
         this.deps.output.finish(id);
+        // Killed by the shutdown, not by a user's cancel: it has not really run; another worker will.
+        if (outcome.status === 'cancelled' && isShutdownAbort(signal)) return await this.requeue(job, token);
         await this.deps.notifier.finished(id, request, outcome.status);
+        executionMetrics.finished.inc({ status: outcome.status, language });
+        if (outcome.result) workerMetrics.duration.observe({ language, status: outcome.status }, outcome.result.durationMs / 1000);
         return outcome;
       } finally {
         this.running.delete(id);
       }
     };
   }
+
+  /**
+   * Hands the job back to the queue without an outcome: moved to wait, its
+   * lock released, so another worker takes it at once. Should the move fail
+   * (Redis away), the job stays active without a lock renewal and is taken
+   * again once BullMQ finds it stalled. Never completes or fails the job.
+   */
+  private async requeue(job: ExecutionJob, token: string | undefined): Promise<never> {
+    const id = String(job.id);
+    try {
+      if (token !== undefined) await job.moveToWait(token);
+      this.deps.events.status(id, 'queued').catch(() => {});
+      this.deps.logger.warn({ executionId: id }, 'execution handed back to the queue: the worker is shutting down');
+    } catch (error) {
+      this.deps.logger.warn({ executionId: id, err: error }, 'could not hand the execution back; it is retried once its lock lapses');
+    }
+    workerMetrics.requeued.inc();
+    // BullMQ leaves a job alone (neither completed nor failed) when the processor throws this.
+    throw new WaitingError();
+  }
+}
+
+function isShutdownAbort(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && signal.reason === SHUTDOWN_ABORT;
 }

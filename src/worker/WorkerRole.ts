@@ -2,68 +2,99 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AdminCredentials } from '../shared/AdminCredentials.js';
 import type { Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import type { Logger } from '../shared/logger.js';
+import { collectProcessMetrics } from '../shared/metrics.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData } from '../shared/queues.js';
 import { createRedisConnection } from '../shared/redis.js';
 import { settleWithin } from '../shared/settleWithin.js';
-import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
-import { RUNTIME_OF } from './program/prepareProgram.js';
+import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, listWorkers, withdrawWorker, type WorkerAnnouncement } from '../shared/workerRegistry.js';
+import { SHUTDOWN_ABORT } from './ExecutionLifecycle.js';
+import { handBackForeignJobs } from './handBackForeignJobs.js';
 import { createExecutionProcessor } from './processExecution.js';
 import { WorkerChannels } from './WorkerChannels.js';
-import { localProviderOptions } from './sandbox/local/localProviderOptions.js';
-import { LocalSandboxProvider } from './sandbox/local/LocalSandboxProvider.js';
-import { SandboxPool } from './sandbox/SandboxPool.js';
-import type { SandboxProvider } from './sandbox/SandboxProvider.js';
+import type { SandboxPool } from './sandbox/SandboxPool.js';
+import { SandboxProviders } from './sandbox/SandboxProviders.js';
+import { WorkerMetricsServer } from './WorkerMetricsServer.js';
+
+/** After the grace period, how long aborted executions get to hand their jobs back before the worker lets go anyway. */
+const HAND_BACK_MS = 10_000;
+/** How soon the worker tries Redis again after a failed call (BullMQ's default, 15 s, would outlast short outages). */
+const RUN_RETRY_DELAY_MS = 1000;
 
 /** A worker process's share of sandq: takes execution jobs and runs them in sandboxes. */
 export class WorkerRole {
   private closing: Promise<void> | undefined;
+  private metricsServer: WorkerMetricsServer | undefined;
 
   private constructor(
     readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
-    private readonly provider: SandboxProvider,
-    readonly pool: SandboxPool,
+    /** Every provider this worker runs, each with its pool. */
+    readonly sandboxes: SandboxProviders,
     private readonly channels: WorkerChannels,
     private readonly redis: Redis,
-    private readonly announcement: WorkerAnnouncement,
+    readonly workerId: string,
     private readonly heartbeat: NodeJS.Timeout,
     private readonly config: Config,
     private readonly logger: Logger,
   ) {}
 
+  /** The pool of the deployment's default provider. */
+  get pool(): SandboxPool {
+    return this.sandboxes.defaultPool;
+  }
+
   static async start(config: Config, redisUrl: string, logger: Logger): Promise<WorkerRole> {
-    const provider = await LocalSandboxProvider.start(localProviderOptions(config, logger));
-    const pool = new SandboxPool(provider, {
-      size: config.POOL_SIZE,
-      runtimes: config.POOL_RUNTIMES,
-      maxIdleMs: config.POOL_MAX_IDLE_SECONDS * 1000,
-      healthIntervalMs: config.POOL_HEALTH_INTERVAL_MS,
-      logger,
-    });
-    const runtimes = await provider.runtimes();
-    const versionOf = new Map(runtimes.map((r) => [r.runtime, r.version]));
+    collectProcessMetrics();
     const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    const announcement: WorkerAnnouncement = {
+    const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
+    // Bound below; a provider's health may change before the first announcement.
+    let announce = async (): Promise<void> => {};
+    let sandboxes: SandboxProviders;
+    try {
+      sandboxes = await SandboxProviders.start(config, logger, {
+        workerId: id,
+        liveWorkers: async () => new Set((await listWorkers(redis, config.QUEUE_PREFIX)).map((w) => w.id)),
+        onHealthChange: () => void announce(),
+      });
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    const startedAt = new Date().toISOString();
+    // Read again at each heartbeat: warnings follow the providers' health.
+    const announcement = async (): Promise<WorkerAnnouncement> => ({
       id,
       host: os.hostname(),
-      provider: provider.name,
-      languages: Object.entries(RUNTIME_OF).flatMap(([language, runtime]) => {
-        const version = versionOf.get(runtime);
-        return version ? [{ language, version }] : [];
-      }),
-      startedAt: new Date().toISOString(),
-      warnings: provider.warnings(),
-    };
+      provider: sandboxes.names.join(','),
+      languages: await sandboxes.languages(),
+      startedAt,
+      warnings: sandboxes.warnings(),
+    });
 
-    const redis = createRedisConnection(redisUrl, 'worker', `sandq-worker:${id}`);
     const channels = WorkerChannels.create(config, redis, logger);
     const { lifecycle } = channels;
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
-      lifecycle.wrap(createExecutionProcessor({ sandboxes: pool, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
-      { connection: redis, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, name: id },
+      handBackForeignJobs(
+        lifecycle.wrap(createExecutionProcessor({ sandboxes, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
+        (provider) => sandboxes.has(provider),
+        logger,
+      ),
+      {
+        connection: redis,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        name: id,
+        // A worker that dies (kill -9, a lost host) stops renewing its locks; its jobs are
+        // taken again after about JOB_LOCK_MS to 2 x JOB_LOCK_MS, each such stall costing an attempt.
+        lockDuration: config.JOB_LOCK_MS,
+        stalledInterval: config.JOB_LOCK_MS,
+        maxStalledCount: config.JOB_ATTEMPTS,
+        runRetryDelay: RUN_RETRY_DELAY_MS,
+      },
     );
     worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
     worker.on('failed', (job, error) =>
@@ -71,28 +102,64 @@ export class WorkerRole {
     );
     await channels.listenForCancels(worker);
 
-    const announce = () =>
-      announceWorker(redis, config.QUEUE_PREFIX, announcement).catch((error: unknown) =>
+    announce = async () => {
+      await announceWorker(redis, config.QUEUE_PREFIX, await announcement()).catch((error: unknown) =>
         logger.warn({ err: error }, 'could not announce worker'),
       );
+    };
     await announce();
     const heartbeat = setInterval(announce, (ANNOUNCEMENT_TTL_SECONDS * 1000) / 3);
     heartbeat.unref();
-    logger.info({ workerId: id, provider: provider.name, languages: announcement.languages, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
-    return new WorkerRole(worker, provider, pool, channels, redis, announcement, heartbeat, config, logger);
+    logger.info({ workerId: id, providers: sandboxes.names, languages: await sandboxes.languages(), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+    const role = new WorkerRole(worker, sandboxes, channels, redis, id, heartbeat, config, logger);
+    if (config.WORKER_METRICS_PORT !== undefined) {
+      try {
+        role.metricsServer = await WorkerMetricsServer.start({
+          host: config.WORKER_METRICS_HOST,
+          port: config.WORKER_METRICS_PORT,
+          credentials: config.ADMIN_USER === undefined ? undefined : new AdminCredentials(config.ADMIN_USER, config.ADMIN_PASSWORD!),
+          health: () => ({ running: role.closing === undefined && worker.isRunning(), redis: redis.status }),
+          logger,
+        });
+      } catch (error) {
+        await role.close();
+        throw error;
+      }
+    }
+    return role;
+  }
+
+  /** The worker's metrics listener port, when WORKER_METRICS_PORT is set. */
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
+
+  /**
+   * Stops taking jobs and gives running ones SHUTDOWN_GRACE_MS to finish.
+   * Those still running then are aborted (their sandboxes killed) and handed
+   * back to the queue, neither completed nor failed, for another worker.
+   */
+  private async stopTakingJobs(): Promise<void> {
+    const closed = this.worker.close();
+    if (await settleWithin(closed, this.config.SHUTDOWN_GRACE_MS)) return;
+    this.logger.warn({ graceMs: this.config.SHUTDOWN_GRACE_MS }, 'shutdown grace is over: handing running executions back to the queue');
+    this.worker.cancelAllJobs(SHUTDOWN_ABORT);
+    if (!(await settleWithin(closed, HAND_BACK_MS))) {
+      this.logger.error('running executions did not stop; leaving their jobs to be taken again once their locks lapse');
+    }
   }
 
   /** Stops taking jobs, lets running ones finish, then releases sandboxes and Redis. */
   async close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
-      await this.worker.close();
+      await this.stopTakingJobs();
       await this.channels.close();
-      await this.pool.drain();
-      await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.announcement.id).catch(() => {});
-      await this.provider.close();
+      await this.sandboxes.close();
+      await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.workerId).catch(() => {});
       if (!(await settleWithin(this.redis.quit(), 2000))) this.redis.disconnect();
-      this.logger.info({ workerId: this.announcement.id }, 'worker stopped');
+      await this.metricsServer?.close();
+      this.logger.info({ workerId: this.workerId }, 'worker stopped');
     })();
     await this.closing;
   }

@@ -6,9 +6,11 @@ import { isBuildFailure, prepareProgram } from './program/prepareProgram.js';
 import { runInFreshSandbox } from './runInFreshSandbox.js';
 import type { SandboxPool } from './sandbox/SandboxPool.js';
 import type { OutputStream, RunOutcome, Termination } from './sandbox/SandboxProvider.js';
+import { UnrecoverableProviderError } from './sandbox/UnrecoverableProviderError.js';
 
 export interface ProcessorDeps {
-  sandboxes: SandboxPool;
+  /** The pool of the provider a job names (job.data.provider). */
+  sandboxes: { pool(provider: string): SandboxPool | undefined };
   logger: Logger;
   maxArtifactBytes: number;
   /** Each chunk of output as the program writes it (live output for SSE). */
@@ -46,8 +48,19 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
       return { status: 'failed', result, error: null };
     }
 
+    const pool = deps.sandboxes.pool(job.data.provider);
+    if (!pool) throw new Error(`provider ${job.data.provider} is not enabled on this worker`);
     const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
-    const { sandbox, run } = await runInFreshSandbox(deps.sandboxes, program, { limits: request.limits, signal, onOutput });
+    let started: Awaited<ReturnType<typeof runInFreshSandbox>>;
+    try {
+      started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput });
+    } catch (error) {
+      // A fault no retry can fix (the provider rejects our credentials) ends the execution now, as `error`.
+      if (!(error instanceof UnrecoverableProviderError)) throw error;
+      log.error({ status: 'error', code: error.code, err: error }, 'execution could not be run');
+      return { status: 'error', result: null, error: { code: error.code, message: error.message } };
+    }
+    const { sandbox, run } = started;
     try {
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
       const status = statusOf(run);
@@ -57,7 +70,7 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     } finally {
       // Everything the program started is dead once run() returns; removing the rest
       // (cgroup, mount, work dir) need not hold up the result.
-      deps.sandboxes.release(sandbox);
+      pool.release(sandbox);
     }
   };
 }

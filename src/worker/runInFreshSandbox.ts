@@ -1,6 +1,7 @@
 import type { Program, RunOptions, RunOutcome, Sandbox } from './sandbox/SandboxProvider.js';
 import type { SandboxPool } from './sandbox/SandboxPool.js';
 import { SandboxLostError } from './sandbox/SandboxLostError.js';
+import { workerMetrics } from './workerMetrics.js';
 
 /** How many sandboxes a program may go through when each is lost before it starts. */
 const MAX_SANDBOXES = 3;
@@ -18,7 +19,9 @@ export async function runInFreshSandbox(pool: SandboxPool, program: Program, opt
       return { sandbox, run: await sandbox.run(program, options) };
     } catch (error) {
       pool.release(sandbox);
-      if (!(error instanceof SandboxLostError) || attempt >= MAX_SANDBOXES) throw error;
+      if (!(error instanceof SandboxLostError)) throw error;
+      workerMetrics.sandboxesLost.inc({ runtime: program.runtime });
+      if (attempt >= MAX_SANDBOXES) throw error;
     }
   }
 }

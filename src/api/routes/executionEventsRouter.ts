@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { type ExecutionStatus, type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
 import { type ExecutionEvents, isLiveEventId } from '../../shared/ExecutionEvents.js';
 import type { Logger } from '../../shared/logger.js';
+import { ownerOf } from '../auth/requireApiKey.js';
 import type { ExecutionStore } from '../ExecutionStore.js';
 import { ServerSentEvents } from '../sse/ServerSentEvents.js';
 import { ProblemError } from '../errors/ProblemError.js';
@@ -24,6 +25,7 @@ const FINAL_WAIT_MS = 5000;
 
 interface Relay {
   id: string;
+  owner: string;
   execution: ExecutionView;
   resumeAfter: string | undefined;
   sse: ServerSentEvents;
@@ -42,7 +44,7 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
   const { store, events } = deps;
   const router = Router();
 
-  async function relay({ id, execution, resumeAfter, sse, reader, signal }: Relay): Promise<void> {
+  async function relay({ id, owner, execution, resumeAfter, sse, reader, signal }: Relay): Promise<void> {
     let lastStatus: ExecutionStatus | undefined;
     const status = (value: ExecutionStatus, eventId?: string) => {
       if (value === lastStatus) return;
@@ -65,14 +67,14 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
         if (entry.type === 'stdout' || entry.type === 'stderr') sse.send(entry.type, { text: entry.data }, entry.id);
         else if (entry.type === 'status') status(entry.data as ExecutionStatus, entry.id);
         else if (entry.type === 'end') {
-          const final = await store.waitForFinal(id, FINAL_WAIT_MS, signal);
+          const final = await store.waitForFinal(id, owner, FINAL_WAIT_MS, signal);
           if (!final) return;
           if (isFinalStatus(final.status)) return done(final, entry.id);
           // Not final after all (its worker died in between): the retry writes on.
         }
       }
       if (entries.length > 0) continue;
-      const current = await store.get(id);
+      const current = await store.get(id, owner);
       if (!current) return;
       if (draining) return done(current);
       draining = isFinalStatus(current.status);
@@ -81,7 +83,8 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
 
   router.get('/v1/executions/:id/events', async (req, res) => {
     const id = executionIdParam(req);
-    const execution = await store.get(id);
+    const owner = ownerOf(res);
+    const execution = await store.get(id, owner);
     if (!execution) throw executionNotFound(id);
     const lastEventId = req.get('last-event-id');
     const resumeAfter = lastEventId && isLiveEventId(lastEventId) ? lastEventId : undefined;
@@ -113,7 +116,7 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
     sse.open();
     const heartbeat = setInterval(() => sse.comment('heartbeat'), deps.heartbeatMs);
     try {
-      await relay({ id, execution, resumeAfter, sse, reader, signal: stop.signal });
+      await relay({ id, owner, execution, resumeAfter, sse, reader, signal: stop.signal });
     } catch (error) {
       // The client reconnects with Last-Event-ID and resumes.
       if (!stop.signal.aborted) deps.logger.warn({ executionId: id, err: error }, 'event stream failed');

@@ -1,48 +1,28 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { EXECUTION_STATUSES, type ExecutionView } from '../../shared/contract/execution.js';
-import { executionRequestSchema } from '../../shared/contract/executionRequest.js';
-import type { LimitsPolicy } from '../../shared/contract/limits.js';
-import type { WebhookPolicy } from '../../shared/contract/webhook.js';
+import type { ExecutionView } from '../../shared/contract/execution.js';
+import type { ExecutionRequest, executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import { newExecutionId } from '../../shared/ids.js';
+import { apiMetrics } from '../apiMetrics.js';
+import { ownerOf } from '../auth/requireApiKey.js';
+import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
 import { ProblemError } from '../errors/ProblemError.js';
 import { ExecutionIndex } from '../ExecutionIndex.js';
 import type { ExecutionStore } from '../ExecutionStore.js';
 import { bodyHash, type IdempotencyKeys } from '../IdempotencyKeys.js';
 import { problemBody, validationProblem } from '../problemDetails.js';
 import { executionIdParam, executionNotFound } from './executionIdParam.js';
+import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema } from './querySchemas.js';
 
-export const MAX_WAIT_SECONDS = 60;
-export const MAX_BATCH_SIZE = 100;
-
-/** Idempotency keys are per deployment for now; with API keys, per key. */
-const IDEMPOTENCY_SCOPE = 'deployment';
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** A replay may arrive while the first request is still adding its execution. */
 const REPLAY_WAIT_MS = 2000;
 
 export interface ExecutionsRouterDeps {
   store: ExecutionStore;
   idempotency: IdempotencyKeys;
-  limits: LimitsPolicy;
-  webhooks: WebhookPolicy;
+  /** Built once from the operator's limits and webhook policy; the OpenAPI document shows the same one. */
+  requestSchema: ReturnType<typeof executionRequestSchema>;
+  gate: SubmissionGate;
 }
-
-const getQuerySchema = z.object({
-  wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
-});
-
-const listQuerySchema = z.object({
-  status: z.enum(EXECUTION_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().optional(),
-});
-
-const batchSchema = z
-  .object({
-    executions: z.array(z.unknown()).min(1).max(MAX_BATCH_SIZE),
-  })
-  .strict();
 
 /** A JSON body is required; anything else is answered before validation. */
 function jsonBody(req: Request): unknown {
@@ -79,15 +59,29 @@ function accepted(res: Response, execution: ExecutionView): void {
 }
 
 export function executionsRouter(deps: ExecutionsRouterDeps): Router {
-  const { store, idempotency } = deps;
+  const { store, idempotency, requestSchema, gate } = deps;
   const router = Router();
-  const requestSchema = executionRequestSchema(deps.limits, deps.webhooks);
+
+  /** Queues executions (together, atomically) if the gate lets all of them through, and counts them. */
+  async function queue(owner: string, requests: ExecutionRequest[], id?: string): Promise<ExecutionView[]> {
+    await gate.admit(owner, requests.length);
+    let executions: ExecutionView[];
+    try {
+      executions = id === undefined ? await store.submitMany(owner, requests) : [await store.submit(owner, requests[0]!, id)];
+    } catch (error) {
+      gate.notQueued(requests.length);
+      throw error;
+    }
+    gate.queued(requests.length);
+    for (const execution of executions) apiMetrics.submitted.inc({ language: execution.language, owner });
+    return executions;
+  }
 
   /** The execution an earlier request with the same key and body created (it may still be on its way). */
-  async function replayed(id: string): Promise<ExecutionView> {
+  async function replayed(id: string, owner: string): Promise<ExecutionView> {
     const deadline = Date.now() + REPLAY_WAIT_MS;
     for (;;) {
-      const execution = await store.get(id);
+      const execution = await store.get(id, owner);
       if (execution) return execution;
       if (Date.now() > deadline) {
         throw new ProblemError(409, 'Request in progress', 'An earlier request with this Idempotency-Key is still being handled; retry shortly.', undefined, { 'Retry-After': '1' });
@@ -97,28 +91,30 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
   }
 
   router.post('/v1/executions', async (req, res) => {
+    const owner = ownerOf(res);
     const body = jsonBody(req);
     const parsed = requestSchema.safeParse(body);
     if (!parsed.success) throw validationProblem(parsed.error);
     const key = idempotencyKeyOf(req);
-    if (key === undefined) return accepted(res, await store.submit(parsed.data));
+    const id = newExecutionId();
+    if (key === undefined) return accepted(res, (await queue(owner, [parsed.data], id))[0]!);
 
     const hash = bodyHash(body);
-    const id = newExecutionId();
-    const claim = await idempotency.claim(IDEMPOTENCY_SCOPE, key, hash, id);
+    // Scoped per owner (API key name): one key's Idempotency-Key never replays another's execution.
+    const claim = await idempotency.claim(owner, key, hash, id);
     if (claim.kind === 'conflict') {
       const message = 'was already used with a different body';
       throw new ProblemError(409, 'Idempotency-Key reused', `Idempotency-Key: ${message}; use a new key for a new execution.`, [{ path: 'Idempotency-Key', message }]);
     }
     if (claim.kind === 'replay') {
-      const execution = await replayed(claim.executionId);
+      const execution = await replayed(claim.executionId, owner);
       res.status(200).location(`/v1/executions/${execution.id}`).set('Idempotent-Replayed', 'true').json(execution);
       return;
     }
     try {
-      accepted(res, await store.submit(parsed.data, id));
+      accepted(res, (await queue(owner, [parsed.data], id))[0]!);
     } catch (error) {
-      await idempotency.release(IDEMPOTENCY_SCOPE, key, hash, id).catch(() => {});
+      await idempotency.release(owner, key, hash, id).catch(() => {});
       throw error;
     }
   });
@@ -127,9 +123,11 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
    * Always 200 once the envelope is valid: each item says for itself whether
    * it was accepted (the execution, queued) or not (`error`, a problem whose
    * paths start at the body: `executions[2].limits.timeoutMs`). The accepted
-   * ones are added together, atomically.
+   * ones are added together, atomically, and count each against the rate
+   * limit; when the gate refuses them, the whole request is refused (429/503).
    */
   router.post('/v1/executions/batch', async (req, res) => {
+    const owner = ownerOf(res);
     const body = jsonBody(req);
     if (req.get('idempotency-key') !== undefined) {
       const message = 'is not supported on batches; send executions one by one to make them idempotent';
@@ -139,7 +137,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (!envelope.success) throw validationProblem(envelope.error);
     const parsed = envelope.data.executions.map((item) => requestSchema.safeParse(item));
     const valid = parsed.flatMap((result, index) => (result.success ? [{ index, request: result.data }] : []));
-    const executions = valid.length > 0 ? await store.submitMany(valid.map((v) => v.request)) : [];
+    const executions = valid.length > 0 ? await queue(owner, valid.map((v) => v.request)) : [];
     const items: unknown[] = parsed.map((result, index) =>
       result.success ? undefined : { error: problemBody(validationProblem(result.error, ['executions', index])) },
     );
@@ -151,7 +149,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const query = listQuerySchema.safeParse(req.query);
     if (!query.success) throw validationProblem(query.error);
     const { status, limit, cursor } = query.data;
-    const page = await store.list({ status, limit, after: cursor === undefined ? undefined : decodeCursor(cursor) });
+    const page = await store.list({ owner: ownerOf(res), status, limit, after: cursor === undefined ? undefined : decodeCursor(cursor) });
     res.json({ items: page.items, nextCursor: page.next === undefined ? null : encodeCursor(page.next) });
   });
 
@@ -163,7 +161,8 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
 
     const clientGone = new AbortController();
     res.on('close', () => clientGone.abort());
-    const execution = waitMs > 0 ? await store.waitForFinal(id, waitMs, clientGone.signal) : await store.get(id);
+    const owner = ownerOf(res);
+    const execution = waitMs > 0 ? await store.waitForFinal(id, owner, waitMs, clientGone.signal) : await store.get(id, owner);
     if (!execution) throw executionNotFound(id);
     res.json(execution);
   });
@@ -171,7 +170,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
   /** 202 when this call cancelled it, 200 when it was cancelled already, 409 when it ended otherwise. */
   router.delete('/v1/executions/:id', async (req, res) => {
     const id = executionIdParam(req);
-    const result = await store.cancel(id);
+    const result = await store.cancel(id, ownerOf(res));
     switch (result.kind) {
       case 'not-found':
         throw executionNotFound(id);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
 import type { LimitsPolicy } from './limits.js';
+import { PROVIDER_NAMES } from './providers.js';
 import { WEBHOOKS_DISABLED, type WebhookPolicy, webhookSchema } from './webhook.js';
 
 const noNul = (s: string) => !s.includes('\0');
@@ -41,6 +42,7 @@ export const executionFileSchema = z
 /** Builds the request schema; limits are checked against the operator's maximums, never clamped. */
 export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPolicy = WEBHOOKS_DISABLED) {
   const { defaults, max } = policy;
+  const enabled = policy.providers ?? ['local'];
   const limitsSchema = z
     .object({
       timeoutMs: z.number().int().min(1).max(max.timeoutMs).default(defaults.timeoutMs),
@@ -70,7 +72,10 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
       files: z.array(executionFileSchema).max(1000).default([]),
       artifacts: z.array(artifactPattern).max(32).default([]),
       limits: limitsSchema.default(defaults),
-      provider: z.enum(['local']).optional(),
+      provider: z
+        .enum(PROVIDER_NAMES)
+        .refine((p) => enabled.includes(p), `is not enabled on this deployment (enabled: ${enabled.join(', ')})`)
+        .optional(),
       webhook: webhookSchema(webhooks).optional(),
       priority: z.number().int().min(1).max(10).default(5),
       metadata: z

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { enabledProviders, type ProviderName } from './providers.js';
 
 /** Resource limits of one execution, every field resolved. */
 export interface Limits {
@@ -14,6 +15,8 @@ export interface LimitsPolicy {
   defaults: Limits;
   max: Omit<Limits, 'network'>;
   networkAllowed: boolean;
+  /** Providers a request may name; unset = local only. */
+  providers?: readonly ProviderName[];
 }
 
 export function limitsPolicyFrom(config: Config): LimitsPolicy {
@@ -32,5 +35,6 @@ export function limitsPolicyFrom(config: Config): LimitsPolicy {
       maxOutputBytes: config.MAX_OUTPUT_BYTES_MAX,
     },
     networkAllowed: false,
+    providers: enabledProviders(config),
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { WebhookJobData } from '../../shared/queues.js';
 import type { WebhookDeliveries } from '../../shared/WebhookDeliveries.js';
 import { signWebhook } from '../../shared/webhookSignature.js';
+import { workerMetrics } from '../workerMetrics.js';
 import { postWebhook } from './postWebhook.js';
 import { RefusedTargetError } from './RefusedTargetError.js';
 import { resolveWebhookTarget } from './resolveWebhookTarget.js';
@@ -38,6 +39,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
     const view = await deps.records.read(executionId);
     if (!view) {
       await deps.deliveries.settle(executionId, 'failed', 'the execution no longer exists');
+      workerMetrics.webhookDeliveries.inc({ outcome: 'skipped' });
       return { skipped: 'the execution no longer exists' };
     }
     if (!isFinalStatus(view.status)) {
@@ -67,12 +69,14 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       });
       if (answer.status >= 200 && answer.status < 300) {
         await deps.deliveries.recordAttempt(executionId, 'delivered', null);
+        workerMetrics.webhookDeliveries.inc({ outcome: 'delivered' });
         log.info({ status: answer.status }, 'webhook delivered');
         return { status: answer.status };
       }
       if (answer.status === 410) {
         const reason = 'the receiver answered 410 Gone; not retried';
         await deps.deliveries.recordAttempt(executionId, 'failed', reason);
+        workerMetrics.webhookDeliveries.inc({ outcome: 'gone' });
         log.info({ status: 410 }, 'webhook refused by the receiver (410 Gone)');
         throw new UnrecoverableError(reason);
       }
@@ -83,10 +87,12 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof RefusedTargetError) {
         await deps.deliveries.settle(executionId, 'failed', message);
+        workerMetrics.webhookDeliveries.inc({ outcome: 'refused' });
         log.warn({ reason: message }, 'webhook target refused');
         throw new UnrecoverableError(message);
       }
       await deps.deliveries.recordAttempt(executionId, lastAttempt ? 'failed' : 'pending', message);
+      workerMetrics.webhookDeliveries.inc({ outcome: lastAttempt ? 'failed' : 'retried' });
       log.info({ reason: message, lastAttempt }, 'webhook attempt failed');
       throw error;
     }

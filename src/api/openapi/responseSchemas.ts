@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { EXECUTION_STATUSES, type ExecutionView } from '../../shared/contract/execution.js';
+import { LANGUAGES } from '../../shared/contract/languages.js';
+
+/**
+ * What the API answers, as zod schemas for the OpenAPI document. The types
+ * the code uses are interfaces in src/shared/contract; the checks at the end
+ * make the compiler refuse a schema that drifts from them.
+ */
+const isoTime = z.string().meta({ format: 'date-time' });
+
+const artifactSchema = z.object({
+  path: z.string(),
+  size: z.number().int(),
+  encoding: z.literal('base64'),
+  content: z.string(),
+});
+
+const resultSchema = z.object({
+  exitCode: z.number().int().nullable().describe('128 + the signal number when the program died of a signal; null when sandq stopped it.'),
+  signal: z.string().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  durationMs: z.number(),
+  queuedMs: z.number(),
+  artifacts: z.array(artifactSchema),
+  skippedArtifacts: z.array(z.object({ path: z.string(), reason: z.string() })),
+});
+
+const webhookDeliverySchema = z.object({
+  url: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+});
+
+export const executionSchema = z
+  .object({
+    id: z.string().regex(/^ex_[0-9a-f]{32}$/),
+    status: z.enum(EXECUTION_STATUSES),
+    language: z.enum(LANGUAGES),
+    provider: z.string(),
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    attempts: z.number().int(),
+    metadata: z.record(z.string(), z.string()),
+    result: resultSchema.nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable().describe('Why the service (not the program) failed; status "error".'),
+    webhook: webhookDeliverySchema.nullable().describe('null without a webhook in the request.'),
+  });
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+export const executionPageSchema = z.object({
+  items: z.array(executionSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const batchResultSchema = z.object({
+  items: z.array(z.union([executionSchema, z.object({ error: problemSchema })])).describe('One per submitted item, in request order.'),
+});
+
+export const languagesSchema = z.object({
+  items: z.array(z.object({ name: z.string(), versions: z.array(z.string()), providers: z.array(z.string()) })),
+  workers: z.number().int(),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+export const readySchema = z.object({
+  status: z.literal('ready'),
+  redis: z.literal('ok'),
+  workers: z.number().int(),
+  warnings: z.array(z.string()),
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const executionMatches: Same<z.infer<typeof executionSchema>, ExecutionView> = true;
+void executionMatches;

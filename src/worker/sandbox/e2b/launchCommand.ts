@@ -1,0 +1,86 @@
+import { RESERVED_DIR } from '../../../shared/contract/languages.js';
+import type { Program, ProgramFile, Runtime, RuntimeVersion } from '../SandboxProvider.js';
+
+/** The program's cwd and HOME inside the E2B sandbox, under the default user's home. */
+export const WORK_DIR = '/home/user/work';
+/** Relative to the cwd (WORK_DIR), so the command names no absolute path. */
+const SPEC_DIR = RESERVED_DIR;
+
+/** The environment every program starts from, as on the local provider; the job's `env` is added to it. */
+const BASE_ENV: Record<string, string> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: WORK_DIR,
+  TMPDIR: '/tmp',
+  LANG: 'C.UTF-8',
+};
+
+/**
+ * What the worker uploads besides the job's files: the spec (argc, args,
+ * then NAME=value, NUL-separated) and the job's stdin. Through files rather
+ * than the command line, argv and stdin RPCs: no size limit on a command
+ * line to hit, and one upload instead of three round trips.
+ */
+export function specFiles(program: Program): ProgramFile[] {
+  const env = Object.entries({ ...BASE_ENV, ...program.env }).map(([name, value]) => `${name}=${value}`);
+  const spec = [String(program.args.length), ...program.args, ...env].map((field) => `${field}\0`).join('');
+  return [
+    { path: `${RESERVED_DIR}/spec.nul`, content: Buffer.from(spec) },
+    { path: `${RESERVED_DIR}/stdin`, content: Buffer.from(program.stdin) },
+  ];
+}
+
+/**
+ * The command envd runs (under `bash -l -c`): takes the job's stdin and
+ * spec, removes them, then execs the interpreter with nothing of envd's own
+ * environment (E2B_SANDBOX_ID and the like) but the spec's. Nothing from the
+ * request is in this text.
+ */
+export function launchCommand(runtime: Runtime, entryFile: string, versions: readonly RuntimeVersion[]): string {
+  return [
+    `exec 0<${SPEC_DIR}/stdin && mapfile -d '' -t spec < ${SPEC_DIR}/spec.nul && rm -rf ${SPEC_DIR} || exit 70`,
+    'argc=${spec[0]}',
+    `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${interpreter(runtime, versions).join(' ')} ${shellQuote(entryFile)} "\${spec[@]:1:argc}"`,
+  ].join('\n');
+}
+
+function interpreter(runtime: Runtime, versions: readonly RuntimeVersion[]): string[] {
+  switch (runtime) {
+    case 'python':
+      // Unbuffered, so output reaches the client while the program runs.
+      return ['python3', '-u'];
+    case 'node': {
+      // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
+      const version = versions.find((v) => v.runtime === 'node')?.version;
+      const major = Number(/^v?(\d+)/.exec(version ?? '')?.[1] ?? 0);
+      return major >= 22 ? ['node'] : ['node', '--experimental-detect-module'];
+    }
+    case 'bash':
+      return ['bash'];
+  }
+}
+
+/** Asks the template's interpreters their versions, one `name=…` line each. */
+export const PROBE_COMMAND = [
+  `export PATH=${BASE_ENV.PATH}`,
+  'echo "python=$(python3 --version 2>&1)"',
+  'echo "node=$(node --version 2>&1)"',
+  'echo "bash=$(bash -c \'echo "$BASH_VERSION"\' 2>&1)"',
+].join('; ');
+
+const VERSION_PATTERNS: [Runtime, RegExp][] = [
+  ['python', /^python=Python (\d+\.\d+\.\d+\S*)$/m],
+  ['node', /^node=(v\d+\.\d+\.\d+\S*)$/m],
+  ['bash', /^bash=(\d+\.\d+\.\d+\S*)$/m],
+];
+
+/** The runtimes the probe found, with versions written as the local provider writes them. */
+export function parseProbe(output: string): RuntimeVersion[] {
+  return VERSION_PATTERNS.flatMap(([runtime, pattern]) => {
+    const version = pattern.exec(output)?.[1];
+    return version ? [{ runtime, version }] : [];
+  });
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
