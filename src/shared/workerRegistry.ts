@@ -4,12 +4,15 @@ import { sandqKeys } from './redisKeys.js';
 export interface RuntimeInfo {
   language: string;
   version: string;
+  /** The provider that runs it (a worker may run several). */
+  provider: string;
 }
 
 /** What a live worker announces about itself; the API lists languages from it. */
 export interface WorkerAnnouncement {
   id: string;
   host: string;
+  /** The providers this worker runs, comma-separated (for people reading Redis). */
   provider: string;
   languages: RuntimeInfo[];
   startedAt: string;

@@ -41,10 +41,10 @@ export function systemRouter(redis: Redis, queuePrefix: string): Router {
     const workers = await listWorkers(redis, queuePrefix);
     const byLanguage = new Map<string, { versions: Set<string>; providers: Set<string> }>();
     for (const worker of workers) {
-      for (const { language, version } of worker.languages) {
+      for (const { language, version, provider } of worker.languages) {
         const entry = byLanguage.get(language) ?? { versions: new Set(), providers: new Set() };
         entry.versions.add(version);
-        entry.providers.add(worker.provider);
+        entry.providers.add(provider);
         byLanguage.set(language, entry);
       }
     }

@@ -77,11 +77,11 @@ export class SandboxProviders {
   /** Languages any provider here runs, with each provider's interpreter version. */
   async languages(): Promise<RuntimeInfo[]> {
     const found: RuntimeInfo[] = [];
-    for (const { provider } of this.entries.values()) {
+    for (const [name, { provider }] of this.entries) {
       const versionOf = new Map((await provider.runtimes()).map((r) => [r.runtime, r.version]));
       for (const [language, runtime] of Object.entries(RUNTIME_OF)) {
         const version = versionOf.get(runtime);
-        if (version && !found.some((f) => f.language === language && f.version === version)) found.push({ language, version });
+        if (version) found.push({ language, version, provider: name });
       }
     }
     return found;
