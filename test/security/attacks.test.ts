@@ -189,6 +189,13 @@ describe('files and links', () => {
     expect(reasons['out/fifo.txt']).toMatch(/not a regular file/);
   });
 
+  it("cannot make the worker think its sandbox was lost (rerunning it) by planting the launcher's spec", async () => {
+    const ex = await bash('mkdir -p .sandq && touch .sandq/spec.json && ln -s /root/.bashrc .sandq/spec.nul; echo planted');
+    expect(ex.status).toBe('succeeded');
+    expect(ex.attempts).toBe(1);
+    expect(ex.result?.stdout).toBe('planted\n');
+  });
+
   it('cannot hard-link a host file into the work dir', async () => {
     const ex = await bash('ln /usr/bin/python3 ./py 2>&1 && echo LINKED || echo refused');
     expect(ex.result?.stdout).toContain('refused');

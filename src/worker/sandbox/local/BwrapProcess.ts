@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { OutputCollector } from '../OutputCollector.js';
+import { ACK_FD } from './bwrapArguments.js';
 import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
 
 /** fds bwrap gets besides stdio: its options, its info report, the start gate, the seccomp program. */
-const FD = { options: 3, info: 4, block: 5, seccomp: 6 } as const;
+const FD = { options: 3, info: 4, block: 5, seccomp: 6, ack: ACK_FD } as const;
 const PIPE_DRAIN_MS = 2000;
 /** How long bwrap gets to exit by itself once its sandbox is killed. */
 const BWRAP_EXIT_GRACE_MS = 500;
@@ -79,6 +80,8 @@ export class BwrapProcess {
   private collectors: { stdout: OutputCollector; stderr: OutputCollector } | undefined;
   private readonly prelude = { stdout: new OutputCollector(PRELUDE_BYTES), stderr: new OutputCollector(PRELUDE_BYTES) };
   private onOutput: BwrapRunInput['onOutput'];
+  /** Whether the launcher said, on ACK_FD, that it took its job. */
+  private acknowledged = false;
   private exited = false;
   /** Host pid of the sandbox's init (pid 1 of its namespace), once known. */
   private sandboxPid: number | undefined;
@@ -114,7 +117,7 @@ export class BwrapProcess {
       env: {},
       uid: input.uid,
       gid: input.gid,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
     for (const fd of [0, FD.options, FD.block, FD.seccomp]) pipe(fd).on('error', () => {});
@@ -133,6 +136,7 @@ export class BwrapProcess {
       });
     });
     const bwrap = new BwrapProcess(child, closed);
+    pipe(FD.ack).on('data', () => (bwrap.acknowledged = true));
 
     pipe(FD.options).end(`${options.join('\0')}\0`);
     pipe(FD.seccomp).end(input.seccomp ?? Buffer.alloc(0));
@@ -151,6 +155,11 @@ export class BwrapProcess {
     bwrap.sandboxPid = childPid;
     pipe(FD.block).end('x');
     return bwrap;
+  }
+
+  /** Whether the program was handed its job (the launcher acknowledged it before running it). */
+  get started(): boolean {
+    return this.acknowledged;
   }
 
   /** Whether bwrap (and so the sandbox) is still there. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, lchownSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
@@ -159,9 +159,9 @@ export class LocalSandbox implements WarmSandbox {
       signal: options.signal,
       onOutput: options.onOutput,
     });
-    // The launcher removes the spec as it takes the job: still there, the program never started.
-    if (outcome.termination === 'exited' && existsSync(path.join(this.hostWorkDir, SPEC_DIR, 'spec.json'))) {
-      throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || outcome.stderr || 'no output'}`);
+    // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
+    if (outcome.termination === 'exited' && !this.bwrap.started) {
+      throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || 'no output'}`);
     }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;

@@ -23,12 +23,20 @@ export function systemMounts(): string[] {
 }
 
 /**
- * Runs first inside the sandbox: closes every descriptor but stdio that the
+ * The launcher's private line back to the worker: it writes one byte there
+ * once it has taken its job, and closes it before the program runs. The
+ * worker thus knows, from something the program cannot forge, whether the
+ * program ever started.
+ */
+export const ACK_FD = 7;
+
+/**
+ * Runs first inside the sandbox: closes every descriptor but stdio (and the launcher's ACK_FD) that the
  * worker's process may have inherited without close-on-exec (a supervisor's
  * socket, a test runner's pipe), then becomes the program.
  */
 export const CLOSE_INHERITED_FDS =
-  'for fd in /proc/self/fd/*; do fd=${fd##*/}; case $fd in 0|1|2) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"';
+  `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $fd in 0|1|2|${ACK_FD}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"`;
 
 /** The command line bwrap starts: the descriptor-closing shell, then the program. */
 export function sandboxCommand(bash: string, command: string[]): string[] {

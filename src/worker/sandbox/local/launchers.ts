@@ -1,14 +1,15 @@
 import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import type { Runtime } from '../SandboxProvider.js';
-import { SANDBOX_WORK_DIR } from './bwrapArguments.js';
+import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 
 /**
  * A sandbox is started before its job is known, with the interpreter already
  * up and blocked on stdin. When the job comes, the worker writes its files
  * and a spec (entry file, args, env) under SPEC_DIR, then writes one newline
  * to stdin followed by the job's own stdin. The launcher removes the spec,
- * takes on the job's argv and environment and runs the entry file as the
- * main program, in the same process: that is what makes a warm start fast.
+ * takes on the job's argv and environment, acknowledges the job on ACK_FD
+ * and closes it, and runs the entry file as the main program, in the same
+ * process: that is what makes a warm start fast.
  */
 export const SPEC_DIR = RESERVED_DIR;
 const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
@@ -39,6 +40,7 @@ while True:
 with open("${SPEC}/spec.json") as f:
     spec = json.load(f)
 os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.rmdir("${SPEC}")
+os.write(${ACK_FD}, b"1"); os.close(${ACK_FD})
 os.environ.clear(); os.environ.update(spec["env"])
 sys.argv = [spec["entry"], *spec["args"]]
 sys.path[0] = "${SANDBOX_WORK_DIR}"
@@ -70,6 +72,8 @@ for (;;) {
 }
 const spec = JSON.parse(fs.readFileSync("${SPEC}/spec.json", "utf8"));
 fs.rmSync("${SPEC}", { recursive: true, force: true });
+fs.writeSync(${ACK_FD}, "1");
+fs.closeSync(${ACK_FD});
 for (const name of Object.keys(process.env)) delete process.env[name];
 Object.assign(process.env, spec.env);
 process.argv = [process.execPath, require("path").resolve(spec.entry), ...spec.args];
@@ -81,6 +85,7 @@ const BASH = `
 IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
 mapfile -d '' -t spec < ${SPEC}/spec.nul
 rm -rf ${SPEC}
+printf 1 >&${ACK_FD}; exec ${ACK_FD}>&-
 argc=\${spec[1]}
 exec /usr/bin/env -i "\${spec[@]:2+argc}" "$0" "\${spec[0]}" "\${spec[@]:2:argc}"
 `;
