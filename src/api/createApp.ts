@@ -1,3 +1,4 @@
+import { StreamSlots } from './sse/StreamSlots.js';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import helmet from 'helmet';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
       events: deps.events,
       openReader: deps.openEventReader,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
+      slots: new StreamSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY),
       closing: deps.closing,
       logger: deps.logger,
     }),

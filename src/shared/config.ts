@@ -62,6 +62,9 @@ export const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
   WEBHOOK_CONCURRENCY: positiveInt.max(1000).default(16),
   SSE_HEARTBEAT_MS: positiveInt.default(15_000),
+  // Each open event stream holds a Redis connection while it waits.
+  SSE_MAX_STREAMS: positiveInt.default(1000),
+  SSE_MAX_STREAMS_PER_KEY: positiveInt.default(20),
 
   TIMEOUT_MS_DEFAULT: positiveInt.default(10_000),
   TIMEOUT_MS_MAX: positiveInt.default(60_000),

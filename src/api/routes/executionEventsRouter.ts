@@ -1,3 +1,4 @@
+import type { StreamSlots } from '../sse/StreamSlots.js';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { type ExecutionStatus, type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
@@ -15,6 +16,7 @@ export interface ExecutionEventsRouterDeps {
   /** A connection of the stream's own: its reads block. */
   openReader: () => Promise<Redis>;
   heartbeatMs: number;
+  slots: StreamSlots;
   /** Aborted when the API shuts down; open streams end then. */
   closing: AbortSignal;
   logger: Logger;
@@ -98,10 +100,15 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
       return;
     }
 
+    const release = deps.slots.take(owner);
+    if (!release) {
+      throw new ProblemError(429, 'Too many event streams', 'This key (or this API process) holds as many open event streams as it may; close one or poll with ?wait= instead.', undefined, { 'Retry-After': '5' });
+    }
     let reader: Redis;
     try {
       reader = await deps.openReader();
     } catch {
+      release();
       throw new ProblemError(503, 'Service unavailable', 'The queue store (Redis) cannot be reached; try again shortly.', undefined, { 'Retry-After': '5' });
     }
     const stop = new AbortController();
@@ -124,6 +131,7 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
       clearInterval(heartbeat);
       deps.closing.removeEventListener('abort', onClosing);
       reader.disconnect();
+      release();
       sse.end();
     }
   });
