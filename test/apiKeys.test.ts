@@ -44,6 +44,7 @@ describe('API_KEYS', () => {
     ['a short key', 'alice:short-key', /entry 1 \(alice\): the key must have at least 16 characters/],
     ['a key with a comma-free but invalid character', `alice:${KEY_A}"`, /the key may hold only/],
     ['the same key twice', `alice:${KEY_A},bob:${KEY_A}`, /entry 2 \(bob\): the same key is listed twice/],
+    ['the name reserved for keyless executions', `anonymous:${KEY_A}`, /entry 1: "anonymous" is reserved/],
     ['nothing', ' , ', /no name:key entry/],
   ])('refuses %s, without repeating the value', (_name, value, message) => {
     const problems = problemsOf({ API_KEYS: value });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/worker/sandbox/SandboxProvider.js';
@@ -156,5 +156,44 @@ describe('warm sandbox pool', () => {
     expect(readdirSync(svc.config.SANDBOX_WORK_ROOT).filter((name) => name.startsWith(`job-${process.pid}-`))).toEqual([]);
     const identities = readdirSync(`${svc.config.SANDBOX_WORK_ROOT}/.identities`);
     expect(identities.filter((uid) => execFileSync('cat', [`${svc.config.SANDBOX_WORK_ROOT}/.identities/${uid}`]).toString() === String(process.pid))).toEqual([]);
+  });
+});
+
+describe('a worker starting after a crash', () => {
+  it("removes the work dirs and cgroups a dead worker left, and nobody else's", async () => {
+    const { mkdirSync, existsSync } = await import('node:fs');
+    const { LocalSandboxProvider } = await import('../src/worker/sandbox/local/LocalSandboxProvider.js');
+    const { localProviderOptions } = await import('../src/worker/sandbox/local/localProviderOptions.js');
+    const { loadConfig } = await import('../src/shared/config.js');
+    const { createLogger } = await import('../src/shared/logger.js');
+    // A pid no process has: spawn one and let it exit.
+    const dead = await new Promise<number>((resolve) => {
+      const child = spawn('true');
+      child.once('exit', () => resolve(child.pid!));
+    });
+    const config = loadConfig({ SANDBOX_UID_BASE: '3200000' });
+    const deadDir = `${config.SANDBOX_WORK_ROOT}/job-${dead}-left`;
+    const liveDir = `${config.SANDBOX_WORK_ROOT}/job-1-alive`;
+    const deadCgroup = `${config.SANDBOX_CGROUP_ROOT}/memory/sandq/${dead}-1-left`;
+    mkdirSync(deadDir, { recursive: true });
+    mkdirSync(liveDir, { recursive: true });
+    mkdirSync(deadCgroup, { recursive: true });
+    try {
+      const provider = await LocalSandboxProvider.start(localProviderOptions(config, createLogger('silent')));
+      await provider.close();
+      expect(existsSync(deadDir)).toBe(false);
+      expect(existsSync(deadCgroup)).toBe(false);
+      // pid 1 is alive: its dir stays.
+      expect(existsSync(liveDir)).toBe(true);
+    } finally {
+      const { rmSync, rmdirSync } = await import('node:fs');
+      rmSync(liveDir, { recursive: true, force: true });
+      rmSync(deadDir, { recursive: true, force: true });
+      try {
+        rmdirSync(deadCgroup);
+      } catch {
+        // already removed by the provider
+      }
+    }
   });
 });

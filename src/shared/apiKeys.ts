@@ -1,3 +1,4 @@
+import { OPEN_OWNER } from './owner.js';
 import { createHash } from 'node:crypto';
 
 /** One accepted API key: whose it is and the SHA-256 of the key (the key itself is never kept). */
@@ -33,6 +34,8 @@ export function parseApiKeys(value: string): ApiKeyEntry[] {
     const key = colon < 0 ? '' : part.slice(colon + 1);
     const where = `entry ${index + 1}`;
     if (!OWNER_NAME.test(name)) throw new Error(`${where}: write name:key, the name of letters, digits, _ . - (at most 64)`);
+    // Executions made while the API ran without keys belong to it; a key of that name would see them all.
+    if (name === OPEN_OWNER) throw new Error(`${where}: "${OPEN_OWNER}" is reserved for executions made without keys; choose another name`);
     const hashed = HASHED_KEY.exec(key);
     if (!hashed) {
       if (!BEARER_TOKEN.test(key)) throw new Error(`${where} (${name}): the key may hold only letters, digits and - . _ ~ + / (then = padding)`);

@@ -180,8 +180,12 @@ export class LocalSandbox implements WarmSandbox {
     if (this.destroyed) return;
     this.destroyed = true;
     await this.bwrap.stop();
-    await this.cgroup?.destroy();
-    await rm(this.hostWorkDir, { recursive: true, force: true });
+    try {
+      await this.cgroup?.destroy();
+    } finally {
+      // The files go whatever happens; the uid is handed on only once the cgroup is empty and gone.
+      await rm(this.hostWorkDir, { recursive: true, force: true });
+    }
     if (this.identity) await this.settings.identities?.release(this.identity);
   }
 

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
@@ -90,6 +90,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     } else {
       warnings.push(`no writable cgroup hierarchy (${cgroupSetup.reason}); memory and process limits fall back to rlimits, which cannot bound Node's memory`);
     }
+    const staleDirs = await removeOrphanedWorkDirs(options.workRoot);
+    if (staleDirs > 0) options.logger.warn({ stale: staleDirs }, 'removed work dirs left by an earlier worker');
 
     const base = {
       bwrapPath,
@@ -180,10 +182,19 @@ async function openCgroups(root: string | undefined): Promise<{ hierarchy: Cgrou
   }
 }
 
-/** Job cgroups are named `<worker pid>-…`: one whose worker is gone is an orphan (see LocalSandbox.create). */
+/** Work dirs are named `job-<worker pid>-…` (see LocalSandbox.start): those of a worker that is gone are removed. */
+async function removeOrphanedWorkDirs(workRoot: string): Promise<number> {
+  const orphans = (await readdir(workRoot)).filter((name) => name.startsWith('job-') && isOrphanedJob(name.slice('job-'.length)));
+  await Promise.all(orphans.map((name) => rm(path.join(workRoot, name), { recursive: true, force: true })));
+  return orphans.length;
+}
+
+/** Job cgroups are named `<worker pid>-…`: one whose worker is gone is an orphan (see LocalSandbox.start). */
 function isOrphanedJob(jobName: string): boolean {
   const pid = Number(jobName.split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return true;
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  // Ours: another provider in this same process may be using it right now.
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return false;
