@@ -325,7 +325,7 @@ describe('syscall tables', () => {
 
     it(`leaves out of ${arch} only denied calls the architecture does not have`, () => {
       const fromHeader = header();
-      const missing = [...DENIED_SYSCALLS, 'clone', 'clone3', 'ioctl'].filter((name) => fromHeader.has(name) && !table.has(name));
+      const missing = [...DENIED_SYSCALLS, 'clone', 'clone3', 'ioctl', 'socket'].filter((name) => fromHeader.has(name) && !table.has(name));
       expect(missing).toEqual([]);
     });
   }
@@ -424,6 +424,14 @@ describe('buildSeccompFilter', () => {
         expect(call('ioctl', 0n, 0xdead0000_00005412n)).toBe(EPERM);
         expect(call('ioctl', 0n, 0x5401n)).toBe(ALLOW); // TCGETS
         expect(call('ioctl', 0n, 0x541bn)).toBe(ALLOW); // FIONREAD
+      });
+
+      it('refuses vsock sockets and no other family', () => {
+        expect(call('socket', 40n, 1n)).toBe(EPERM); // AF_VSOCK
+        expect(call('socket', 0xffffffff_00000028n, 1n)).toBe(EPERM); // the family is an int: high bits do not count
+        expect(call('socket', 2n, 1n)).toBe(ALLOW); // AF_INET
+        expect(call('socket', 1n, 1n)).toBe(ALLOW); // AF_UNIX
+        expect(call('socket', 16n, 3n)).toBe(ALLOW); // AF_NETLINK
       });
 
       it('allows everything else', () => {

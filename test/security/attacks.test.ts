@@ -75,6 +75,11 @@ for port in (${redisPort}, ${apiPort}):
     expect(lines(ex)).toEqual([`${redisPort} ConnectionRefusedError`, `${apiPort} ConnectionRefusedError`]);
   });
 
+  it('cannot open a vsock socket to the hypervisor or host', async () => {
+    const ex = await python('import socket\ntry:\n    socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)\n    print("OPENED")\nexcept OSError as e:\n    print(type(e).__name__, e.errno)');
+    expect(ex.result?.stdout).toBe('PermissionError 1\n');
+  });
+
   it('cannot resolve names or reach other addresses', async () => {
     const ex = await python(`
 import socket

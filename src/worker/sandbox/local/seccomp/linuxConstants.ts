@@ -44,3 +44,5 @@ export const CLONE_NAMESPACE_FLAGS =
 export const TIOCSTI = 0x5412;
 /** Console-wide operations, among them pasting the selection into the input queue. */
 export const TIOCLINUX = 0x541c;
+/** <linux/socket.h>: virtio vsock, which no network namespace fences off (it reaches the hypervisor and host). */
+export const AF_VSOCK = 40;

@@ -2,6 +2,7 @@ import { SECCOMP_ARCHITECTURES, type SeccompArchitecture } from './architectures
 import { encodeProgram, jumpIfAnySet, jumpIfAtLeast, jumpIfEqual, load, ret } from './bpf.js';
 import { DENIED_SYSCALLS } from './deniedSyscalls.js';
 import {
+  AF_VSOCK,
   CLONE_NAMESPACE_FLAGS,
   ENOSYS,
   EPERM,
@@ -72,6 +73,12 @@ export function buildSeccompFilter(arch: string = process.arch): Buffer {
     jumpIfEqual(TIOCLINUX, 1, 0),
     ret(SECCOMP_RET_ALLOW),
     ret(DENY),
+    // socket: every family but vsock, which the sandbox's empty network namespace does not cover.
+    jumpIfEqual(nr('socket'), 0, 4),
+    load(SECCOMP_DATA.arg0Low),
+    jumpIfEqual(AF_VSOCK, 0, 1),
+    ret(DENY),
+    ret(SECCOMP_RET_ALLOW),
   );
   for (const name of deniedSyscallsFor(arch)) program.push(jumpIfEqual(nr(name), 0, 1), ret(DENY));
   program.push(ret(SECCOMP_RET_ALLOW));

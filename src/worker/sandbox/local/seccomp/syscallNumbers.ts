@@ -9,6 +9,7 @@
 /** x86_64 (process.arch 'x64'). */
 export const X86_64_SYSCALLS: ReadonlyMap<string, number> = new Map([
   ['ioctl', 16],
+  ['socket', 41],
   ['clone', 56],
   ['ptrace', 101],
   ['syslog', 103],
@@ -74,6 +75,7 @@ export const X86_64_SYSCALLS: ReadonlyMap<string, number> = new Map([
 export const AARCH64_SYSCALLS: ReadonlyMap<string, number> = new Map([
   ['lookup_dcookie', 18],
   ['ioctl', 29],
+  ['socket', 198],
   ['umount2', 39],
   ['mount', 40],
   ['pivot_root', 41],
