@@ -23,6 +23,9 @@ const IPV6_BLOCKED: readonly Range[] = [
   ['::1', 128],
   ['fc00::', 7],
   ['fe80::', 10],
+  // Site-local (deprecated, still routed inside some networks) and local-use NAT64 (RFC 8215).
+  ['fec0::', 10],
+  ['64:ff9b:1::', 48],
   ['ff00::', 8],
 ];
 
@@ -32,6 +35,8 @@ const IPV6_BLOCKED: readonly Range[] = [
  */
 const IPV4_EMBEDDED: readonly (readonly [prefix: string, bits: number, offset: number])[] = [
   ['::ffff:0:0', 96, 12],
+  // SIIT, IPv4-translated (RFC 2765).
+  ['::ffff:0:0:0', 96, 12],
   ['::', 96, 12],
   ['64:ff9b::', 96, 12],
   ['2002::', 16, 2],
