@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, startTestService, type ExecutionJson, type TestService } from './helpers/service.js';
 
@@ -94,6 +96,28 @@ describe('Idempotency-Key', () => {
     const mine = (await listAll('limit=100')).items.filter((e) => e.metadata.run === run);
     expect(mine).toHaveLength(1);
     expect((await waitFinal([...ids][0]!)).result?.stdout).toBe('once\n');
+  });
+
+  it('creates a new execution when the key outlived the one it named (its result expired)', async () => {
+    const key = randomUUID();
+    const run = randomUUID();
+    const first = (await (await postJson(svc.baseUrl, '/v1/executions', body(run), { 'Idempotency-Key': key })).json()) as ExecutionJson;
+    await waitFinal(first.id);
+    // What RESULT_TTL_SECONDS does to a finished execution, sooner: its job is removed.
+    const connection = new Redis(svc.redis.url);
+    const queue = new Queue('executions', { connection, prefix: svc.config.QUEUE_PREFIX });
+    await queue.remove(first.id);
+    await queue.close();
+    connection.disconnect();
+    const again = await postJson(svc.baseUrl, '/v1/executions', body(run), { 'Idempotency-Key': key });
+    expect(again.status).toBe(202);
+    const second = (await again.json()) as ExecutionJson;
+    expect(second.id).not.toBe(first.id);
+    expect((await waitFinal(second.id)).result?.stdout).toBe('once\n');
+    // And the key now names the new one.
+    const replay = await postJson(svc.baseUrl, '/v1/executions', body(run), { 'Idempotency-Key': key });
+    expect(replay.status).toBe(200);
+    expect(((await replay.json()) as ExecutionJson).id).toBe(second.id);
   });
 
   it('refuses a malformed key, naming the header', async () => {

@@ -77,15 +77,17 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     return executions;
   }
 
-  /** The execution an earlier request with the same key and body created (it may still be on its way). */
-  async function replayed(id: string, owner: string): Promise<ExecutionView> {
+  /**
+   * The execution an earlier request with the same key and body created (it
+   * may still be on its way); undefined when it never appears: its result
+   * has expired, or its creation failed without giving the key back.
+   */
+  async function replayed(id: string, owner: string): Promise<ExecutionView | undefined> {
     const deadline = Date.now() + REPLAY_WAIT_MS;
     for (;;) {
       const execution = await store.get(id, owner);
       if (execution) return execution;
-      if (Date.now() > deadline) {
-        throw new ProblemError(409, 'Request in progress', 'An earlier request with this Idempotency-Key is still being handled; retry shortly.', undefined, { 'Retry-After': '1' });
-      }
+      if (Date.now() > deadline) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -101,15 +103,23 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
 
     const hash = bodyHash(body);
     // Scoped per owner (API key name): one key's Idempotency-Key never replays another's execution.
-    const claim = await idempotency.claim(owner, key, hash, id);
+    let claim = await idempotency.claim(owner, key, hash, id);
+    if (claim.kind === 'replay') {
+      const execution = await replayed(claim.executionId, owner);
+      if (execution) {
+        res.status(200).location(`/v1/executions/${execution.id}`).set('Idempotent-Replayed', 'true').json(execution);
+        return;
+      }
+      // The key outlived its execution: give it up and take it for this request.
+      await idempotency.release(owner, key, hash, claim.executionId);
+      claim = await idempotency.claim(owner, key, hash, id);
+      if (claim.kind === 'replay') {
+        throw new ProblemError(409, 'Request in progress', 'An earlier request with this Idempotency-Key is still being handled; retry shortly.', undefined, { 'Retry-After': '1' });
+      }
+    }
     if (claim.kind === 'conflict') {
       const message = 'was already used with a different body';
       throw new ProblemError(409, 'Idempotency-Key reused', `Idempotency-Key: ${message}; use a new key for a new execution.`, [{ path: 'Idempotency-Key', message }]);
-    }
-    if (claim.kind === 'replay') {
-      const execution = await replayed(claim.executionId, owner);
-      res.status(200).location(`/v1/executions/${execution.id}`).set('Idempotent-Replayed', 'true').json(execution);
-      return;
     }
     try {
       accepted(res, (await queue(owner, [parsed.data], id))[0]!);
