@@ -4,20 +4,10 @@ import { ApiKeyAuthenticator } from '../src/api/auth/ApiKeyAuthenticator.js';
 import { AdminCredentials } from '../src/shared/AdminCredentials.js';
 import { parseApiKeys } from '../src/shared/apiKeys.js';
 import { loadConfig } from '../src/shared/config.js';
-import { ConfigError } from '../src/shared/errors/ConfigError.js';
+import { problemsOf } from './helpers/configProblems.js';
 
 const KEY_A = 'sk_live_aaaaaaaaaaaaaaaa';
 const KEY_B = 'sk_live_bbbbbbbbbbbbbbbb';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('API_KEYS', () => {
   it('keeps only SHA-256 digests, never the keys', () => {

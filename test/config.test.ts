@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/shared/config.js';
-import { ConfigError } from '../src/shared/errors/ConfigError.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from './helpers/configProblems.js';
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {

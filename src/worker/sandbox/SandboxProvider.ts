@@ -1,3 +1,4 @@
+import type { ExecutionResult } from '../../shared/contract/execution.js';
 import type { Limits } from '../../shared/contract/limits.js';
 import type { ArtifactCollection } from './Artifact.js';
 
@@ -40,16 +41,10 @@ export interface RunOptions {
 /** How the program's run ended, from the sandbox's point of view. */
 export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled';
 
-export interface RunOutcome {
+/** The run's part of the execution result (the processor adds queue time and artifacts), and how it ended. */
+export type RunOutcome = Pick<ExecutionResult, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs'> & {
   termination: Termination;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  durationMs: number;
-}
+};
 
 /** One isolated environment, used for exactly one program and then destroyed. */
 export interface Sandbox {

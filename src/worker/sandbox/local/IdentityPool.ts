@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { isProcessGone } from './isProcessGone.js';
 import path from 'node:path';
 
 export interface SandboxIdentity {
@@ -65,13 +66,6 @@ export class IdentityPool {
   }
 
   private async isStale(file: string): Promise<boolean> {
-    const owner = Number(await readFile(file, 'utf8').catch(() => ''));
-    if (!Number.isInteger(owner) || owner <= 0) return true;
-    try {
-      process.kill(owner, 0);
-      return false;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    return isProcessGone(Number(await readFile(file, 'utf8').catch(() => '')));
   }
 }

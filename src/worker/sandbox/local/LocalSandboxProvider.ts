@@ -10,6 +10,7 @@ import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import { detectCgroups } from './cgroups/detectCgroups.js';
 import { IdentityPool } from './IdentityPool.js';
+import { isProcessGone } from './isProcessGone.js';
 import type { IsolationReport } from './IsolationReport.js';
 import { BwrapProcess } from './BwrapProcess.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
@@ -192,15 +193,8 @@ async function removeOrphanedWorkDirs(workRoot: string): Promise<number> {
 /** Job cgroups are named `<worker pid>-…`: one whose worker is gone is an orphan (see LocalSandbox.start). */
 function isOrphanedJob(jobName: string): boolean {
   const pid = Number(jobName.split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
   // Ours: another provider in this same process may be using it right now.
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return pid !== process.pid && isProcessGone(pid);
 }
 
 /** Runs a command in a sandbox as a job would be run (identity, seccomp, rlimits), without a cgroup. */
