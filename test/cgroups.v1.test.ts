@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CgroupHierarchy } from '../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
 import { detectCgroups, type CgroupDetection } from '../src/worker/sandbox/local/cgroups/detectCgroups.js';
 import type { JobCgroup } from '../src/worker/sandbox/local/cgroups/JobCgroup.js';
+import { joinCgroup } from './helpers/joinCgroup.js';
 
 const MiB = 1024 * 1024;
 const ROOT = '/sys/fs/cgroup';
@@ -137,7 +138,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
   it('setLimits lowers and raises the limits of a cgroup in use, and refuses memory below its use', async () => {
     const job = await hierarchy.createJob('relimit', { memoryBytes: 256 * MiB, maxProcesses: 64, cpus: 1 });
     const program = python('data = b"x" * (40 << 20)\nprint("holding", flush=True)\ninput()');
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
     await program.line(/^holding$/);
     const memory = dirOf(job, 'memory');
@@ -160,7 +161,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     const job = await hierarchy.createJob('oom', LIMITS);
     // 200 MB in 10 MB chunks of real (touched) memory against a 64 MB limit.
     const program = python('chunks = []\nfor _ in range(20):\n    chunks.append(b"x" * (10 << 20))\nprint("survived", flush=True)');
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     expect(await job.oomKilled()).toBe(false);
     program.go();
 
@@ -176,7 +177,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
   it('a process within the memory limit runs to the end and oomKilled() stays false', async () => {
     const job = await hierarchy.createJob('fits', LIMITS);
     const program = python('data = b"x" * (20 << 20)\nprint("done", flush=True)');
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
 
     expect(await program.exit).toEqual({ code: 0, signal: null });
@@ -207,7 +208,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
         'time.sleep(60)',
       ].join('\n'),
     );
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
 
     // The script itself is the tenth task.
@@ -222,7 +223,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     const program = python(
       'import os, time\nstart = time.monotonic()\nwhile time.monotonic() - start < 1.0:\n    pass\nt = os.times()\nprint("cpu", t.user + t.system, flush=True)',
     );
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
 
     const cpuSeconds = Number((await program.line(/^cpu /)).split(' ')[1]);
@@ -249,7 +250,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
         'time.sleep(60)',
       ].join('\n'),
     );
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
     const [, daemonPid, daemonSession, daemonParent] = (await program.line(/^daemon /)).split(' ').map(Number);
     // Another session, and no longer a descendant of the script: out of reach of a process-group or parent-based kill.
@@ -268,7 +269,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
   it('destroy kills what is left and removes the job directory in every controller; again is a no-op', async () => {
     const job = await hierarchy.createJob('destroy', LIMITS);
     const program = python('import time\ntime.sleep(60)');
-    await job.addProcess(program.child.pid!);
+    joinCgroup(job, program.child.pid!);
     program.go();
 
     await job.destroy();
@@ -282,7 +283,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     const left = await hierarchy.createJob('stale-a', LIMITS);
     await hierarchy.createJob('stale-b', LIMITS);
     const program = python('import time\ntime.sleep(60)');
-    await left.addProcess(program.child.pid!);
+    joinCgroup(left, program.child.pid!);
     program.go();
 
     // A new worker: nothing but the group's name in common with the one that "crashed".
@@ -297,7 +298,7 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
   it('createJob replaces a leftover cgroup of the same name, so counters start from zero', async () => {
     const first = await hierarchy.createJob('again', LIMITS);
     const program = python('chunks = []\nfor _ in range(20):\n    chunks.append(b"x" * (10 << 20))');
-    await first.addProcess(program.child.pid!);
+    joinCgroup(first, program.child.pid!);
     program.go();
     await program.exit;
     expect(await first.oomKilled()).toBe(true);

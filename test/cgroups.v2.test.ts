@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CgroupHierarchy } from '../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
 import { detectCgroups, type CgroupDetection } from '../src/worker/sandbox/local/cgroups/detectCgroups.js';
 import type { JobCgroup } from '../src/worker/sandbox/local/cgroups/JobCgroup.js';
+import { joinCgroup } from './helpers/joinCgroup.js';
 
 /*
  * cgroup v2 is not mounted on the machine these tests were written on, so this
@@ -181,10 +182,10 @@ describe('cgroup v2 jobs', () => {
     expect(await readdir(job.directories[0]!)).not.toContain('memory.swap.max');
   });
 
-  it('addProcess writes the pid to the job\'s cgroup.procs', async () => {
+  it('a sandbox joins through the job\'s cgroup.procs', async () => {
     const job = await (await open()).createJob('ex_1', LIMITS);
     const child = sleeper();
-    await job.addProcess(child.pid!);
+    joinCgroup(job, child.pid!);
 
     expect(await read(job.directories[0]!, 'cgroup.procs')).toBe(String(child.pid));
     const exited = dropFromProcsOnExit(child, job);
@@ -197,7 +198,7 @@ describe('cgroup v2 jobs', () => {
     const dir = job.directories[0]!;
     await writeFile(path.join(dir, 'cgroup.kill'), ''); // Plays the kernel (5.14+): every non-root cgroup has it.
     const child = sleeper();
-    await job.addProcess(child.pid!);
+    joinCgroup(job, child.pid!);
     const exited = dropFromProcsOnExit(child, job);
 
     await job.killAll();
@@ -214,7 +215,7 @@ describe('cgroup v2 jobs', () => {
     const job = await (await open()).createJob('ex_1', LIMITS);
     const dir = job.directories[0]!;
     const child = sleeper();
-    await job.addProcess(child.pid!);
+    joinCgroup(job, child.pid!);
     const exited = dropFromProcsOnExit(child, job);
 
     await job.killAll();

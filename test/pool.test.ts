@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/worker/sandbox/SandboxProvider.js';
 import { poolMetrics } from '../src/worker/sandbox/poolMetrics.js';
 import { runExecution, startTestService, type TestService } from './helpers/service.js';
+import { workerDirectoriesOf } from './helpers/workDirs.js';
 
 let svc: TestService;
 const RUNTIMES: Runtime[] = ['python', 'node', 'bash'];
@@ -153,7 +154,7 @@ describe('warm sandbox pool', () => {
     expect(alive()).toEqual([]);
     const cgroups = readdirSync(`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`).filter((name) => name.startsWith(`${process.pid}-`));
     expect(cgroups).toEqual([]);
-    expect(readdirSync(svc.config.SANDBOX_WORK_ROOT).filter((name) => name.startsWith(`job-${process.pid}-`))).toEqual([]);
+    expect(workerDirectoriesOf(svc.config.SANDBOX_WORK_ROOT)).toEqual([]);
     const identities = readdirSync(`${svc.config.SANDBOX_WORK_ROOT}/.identities`);
     expect(identities.filter((uid) => execFileSync('cat', [`${svc.config.SANDBOX_WORK_ROOT}/.identities/${uid}`]).toString() === String(process.pid))).toEqual([]);
   });
@@ -161,7 +162,7 @@ describe('warm sandbox pool', () => {
 
 describe('a worker starting after a crash', () => {
   it("removes the work dirs and cgroups a dead worker left, and nobody else's", async () => {
-    const { mkdirSync, existsSync } = await import('node:fs');
+    const { mkdirSync, existsSync, writeFileSync } = await import('node:fs');
     const { LocalSandboxProvider } = await import('../src/worker/sandbox/local/LocalSandboxProvider.js');
     const { localProviderOptions } = await import('../src/worker/sandbox/local/localProviderOptions.js');
     const { loadConfig } = await import('../src/shared/config.js');
@@ -172,23 +173,32 @@ describe('a worker starting after a crash', () => {
       child.once('exit', () => resolve(child.pid!));
     });
     const config = loadConfig({ SANDBOX_UID_BASE: '3200000' });
-    const deadDir = `${config.SANDBOX_WORK_ROOT}/job-${dead}-left`;
-    const liveDir = `${config.SANDBOX_WORK_ROOT}/job-1-alive`;
+    // Each worker's directory is recorded beside, with its pid: one of a dead worker, one of a live one (pid 1).
+    const records = `${config.SANDBOX_WORK_ROOT}/.workers`;
+    const deadName = `wdead${process.pid}`;
+    const liveName = `walive${process.pid}`;
+    const deadDir = `${config.SANDBOX_WORK_ROOT}/${deadName}`;
+    const liveDir = `${config.SANDBOX_WORK_ROOT}/${liveName}`;
     const deadCgroup = `${config.SANDBOX_CGROUP_ROOT}/memory/sandq/${dead}-1-left`;
-    mkdirSync(deadDir, { recursive: true });
+    mkdirSync(`${deadDir}/jleft`, { recursive: true });
     mkdirSync(liveDir, { recursive: true });
+    mkdirSync(records, { recursive: true });
+    writeFileSync(`${records}/${deadName}`, String(dead));
+    writeFileSync(`${records}/${liveName}`, '1');
     mkdirSync(deadCgroup, { recursive: true });
     try {
       const provider = await LocalSandboxProvider.start(localProviderOptions(config, createLogger('silent')));
       await provider.close();
       expect(existsSync(deadDir)).toBe(false);
+      expect(existsSync(`${records}/${deadName}`)).toBe(false);
       expect(existsSync(deadCgroup)).toBe(false);
       // pid 1 is alive: its dir stays.
       expect(existsSync(liveDir)).toBe(true);
+      // and the provider's own went with its close.
+      expect(workerDirectoriesOf(config.SANDBOX_WORK_ROOT)).toEqual([]);
     } finally {
       const { rmSync, rmdirSync } = await import('node:fs');
-      rmSync(liveDir, { recursive: true, force: true });
-      rmSync(deadDir, { recursive: true, force: true });
+      for (const dir of [liveDir, deadDir, `${records}/${deadName}`, `${records}/${liveName}`]) rmSync(dir, { recursive: true, force: true });
       try {
         rmdirSync(deadCgroup);
       } catch {

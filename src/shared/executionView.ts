@@ -7,6 +7,13 @@ type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
+/**
+ * What a client hears of an execution the service failed to run. The job's
+ * own failedReason stays in the worker's logs and Bull Board: it can name
+ * host paths, pids and worker names, none of them the client's business.
+ */
+const SERVICE_FAILURE = 'the service could not run this execution; its operators find the reason in the worker logs under this execution id';
+
 function statusOf(job: ExecutionJob, state: JobState | 'unknown'): ExecutionStatus {
   switch (state) {
     case 'completed':
@@ -39,7 +46,7 @@ export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown', 
     result: outcome?.result ?? null,
     error:
       outcome?.error ??
-      (state === 'failed' ? { code: 'internal', message: job.failedReason || 'the execution could not be run' } : null),
+      (state === 'failed' ? { code: 'internal', message: SERVICE_FAILURE } : null),
     webhook: webhookView(job.data.request.webhook?.url, delivery),
   };
 }

@@ -2,8 +2,9 @@ import type { Job } from 'bullmq';
 import type { ExecutionOutcome, FinalStatus } from '../shared/contract/execution.js';
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
-import { isBuildFailure, prepareProgram } from './program/prepareProgram.js';
+import { prepareProgram } from './program/prepareProgram.js';
 import { runInFreshSandbox } from './runInFreshSandbox.js';
+import { ProgramInputError } from './sandbox/ProgramInputError.js';
 import type { SandboxPool } from './sandbox/SandboxPool.js';
 import type { OutputStream, RunOutcome, Termination } from './sandbox/SandboxProvider.js';
 import { UnrecoverableProviderError } from './sandbox/UnrecoverableProviderError.js';
@@ -41,13 +42,7 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const queuedMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
     log.info({ language: request.language, queuedMs }, 'execution started');
 
-    const program = await prepareProgram(request);
-    if (isBuildFailure(program)) {
-      log.info({ status: 'failed' }, 'execution did not compile');
-      const result = { exitCode: 1, signal: null, stdout: '', stderr: program.message, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
-      return { status: 'failed', result, error: null };
-    }
-
+    const program = prepareProgram(request);
     const pool = deps.sandboxes.pool(job.data.provider);
     if (!pool) throw new Error(`provider ${job.data.provider} is not enabled on this worker`);
     const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
@@ -55,6 +50,11 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     try {
       started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput });
     } catch (error) {
+      if (error instanceof ProgramInputError) {
+        log.info({ status: 'failed', reason: error.message }, 'the request\'s files could not be laid out in the sandbox');
+        const result = { exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
+        return { status: 'failed', result, error: null };
+      }
       // A fault no retry can fix (the provider rejects our credentials) ends the execution now, as `error`.
       if (!(error instanceof UnrecoverableProviderError)) throw error;
       log.error({ status: 'error', code: error.code, err: error }, 'execution could not be run');

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECCOMP_ARCHITECTURES } from '../../src/worker/sandbox/local/seccomp/architectures.js';
 import { runExecution, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
+import { jobWorkDirsOf } from '../helpers/workDirs.js';
 
 /**
  * The attack suite: every attack is a real job through HTTP, BullMQ and the
@@ -312,7 +312,7 @@ print("spawned")
     const warm = () => (['python', 'node', 'bash'] as const).reduce((n, r) => n + pool.warmCount(r), 0);
     const cgroups = () =>
       execFileSync('ls', [`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`]).toString().split('\n').filter((name) => name.startsWith(`${process.pid}-`));
-    const workDirs = () => readdirSync(svc.config.SANDBOX_WORK_ROOT).filter((name) => name.startsWith(`job-${process.pid}-`));
+    const workDirs = () => jobWorkDirsOf(svc.config.SANDBOX_WORK_ROOT);
     // A replacement being started has its cgroup and work dir before it counts as warm: wait for quiet.
     const settled = () => warm() === svc.config.POOL_SIZE * 3 && cgroups().length === warm() && workDirs().length === warm();
     const deadline = Date.now() + 10_000;

@@ -1,17 +1,25 @@
 import { z } from 'zod';
-import { LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
+import { BUILT_FILES, LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
 import type { LimitsPolicy } from './limits.js';
 import { PROVIDER_NAMES } from './providers.js';
 import { WEBHOOKS_DISABLED, type WebhookPolicy, webhookSchema } from './webhook.js';
 
 const noNul = (s: string) => !s.includes('\0');
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** NAME_MAX: the longest name one path segment may have on Linux filesystems, in bytes. */
+export const MAX_SEGMENT_BYTES = 255;
+/** PATH_MAX (4096, with its NUL) less the sandbox's "/work/" prefix: the longest path the program can open. */
+export const MAX_PATH_BYTES = 4096 - 1 - '/work/'.length;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A relative path inside the work dir: no absolute paths, no `..`, no empty or `.` segments. */
 const relativePath = z
   .string()
   .min(1)
-  .max(255)
+  .max(MAX_PATH_BYTES)
+  .refine((p) => utf8Bytes(p) <= MAX_PATH_BYTES, `must be at most ${MAX_PATH_BYTES} bytes long (UTF-8)`)
+  .refine((p) => p.split('/').every((s) => utf8Bytes(s) <= MAX_SEGMENT_BYTES), `each name between slashes must be at most ${MAX_SEGMENT_BYTES} bytes long (UTF-8)`)
   .refine(noNul, 'must not contain NUL bytes')
   .refine((p) => !p.startsWith('/'), 'must be relative to the work dir, not absolute')
   .refine((p) => !p.includes('\\'), 'use / as the separator')
@@ -85,7 +93,7 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
     })
     .strict()
     .superRefine((req, ctx) => {
-      const taken = new Map<string, number>([[PROGRAM_FILE[req.language], -1]]);
+      const taken = new Map<string, number>([PROGRAM_FILE[req.language], ...BUILT_FILES[req.language]].map((name) => [name, -1]));
       req.files.forEach((file, index) => {
         const segments = file.path.split('/');
         if (segments[0] === RESERVED_DIR) {

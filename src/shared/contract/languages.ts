@@ -9,6 +9,14 @@ export const RESERVED_DIR = '.sandq';
 export const PROGRAM_FILE: Record<Language, string> = {
   python: 'main.py',
   javascript: 'main.js',
-  typescript: 'main.js',
+  typescript: 'main.ts',
   bash: 'main.sh',
+};
+
+/** Files the sandbox itself writes from the program (TypeScript's transpiled output); request files may not take them either. */
+export const BUILT_FILES: Record<Language, readonly string[]> = {
+  python: [],
+  javascript: [],
+  typescript: ['main.js'],
+  bash: [],
 };

@@ -19,8 +19,14 @@ export interface ProgramFile {
 /** Everything a sandbox needs to run one program; produced by the processor, provider-neutral. */
 export interface Program {
   runtime: Runtime;
-  /** Work-dir relative file the source is written to and the runtime is started with. */
+  /** Work-dir relative file the runtime is started with; the source itself is written there unless `transpile` is set. */
   entryFile: string;
+  /**
+   * TypeScript: the source is written to `from`, and the sandbox transpiles
+   * it to `entryFile` before the program starts, on the job's clock and
+   * within its limits, like any other work derived from the request.
+   */
+  transpile?: { from: string };
   source: string;
   stdin: string;
   args: string[];
@@ -78,6 +84,8 @@ export interface SandboxProvider {
    * starts its own sandbox).
    */
   readonly canPrewarm: boolean;
+  /** Whether its sandboxes can transpile TypeScript (Program.transpile); without it, TypeScript is not offered. */
+  readonly transpiles: boolean;
   /** Starts a sandbox ahead of any job, for the pool. */
   prewarm(runtime: Runtime): Promise<WarmSandbox>;
   /** Runtimes this provider can really start here, with versions. */

@@ -80,6 +80,7 @@ export class SandboxProviders {
     for (const [name, { provider }] of this.entries) {
       const versionOf = new Map((await provider.runtimes()).map((r) => [r.runtime, r.version]));
       for (const [language, runtime] of Object.entries(RUNTIME_OF)) {
+        if (language === 'typescript' && !provider.transpiles) continue;
         const version = versionOf.get(runtime);
         if (version) found.push({ language, version, provider: name });
       }

@@ -16,7 +16,9 @@ export interface E2BSandboxSettings {
   requestTimeoutMs: number;
   /** The E2B-side lifetime of a sandbox waiting in the pool, renewed while it waits. */
   idleLifetimeMs: number;
-  launchCommand: (runtime: Runtime, entryFile: string) => string;
+  launchCommand: (program: Program) => string;
+  /** The transpiler's bytes, for a TypeScript job's upload (undefined: the provider does not transpile). */
+  transpiler: () => Promise<Buffer | undefined>;
   kill: (sandboxId: string) => Promise<boolean>;
   logger: Logger;
 }
@@ -102,7 +104,9 @@ export class E2BSandbox implements WarmSandbox {
     if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
     this.used = true;
     if (this.state === 'gone') throw new SandboxLostError('the E2B sandbox ended before its program was handed over');
-    const files = [...program.files, { path: program.entryFile, content: Buffer.from(program.source) }, ...specFiles(program)];
+    const transpiler = program.transpile ? await this.settings.transpiler() : undefined;
+    const source = { path: program.transpile?.from ?? program.entryFile, content: Buffer.from(program.source) };
+    const files = [...program.files, source, ...specFiles(program, transpiler)];
     try {
       // One upload; the SDK cannot send Buffers, so each travels as a Blob.
       await this.sdk.files.write(
@@ -112,7 +116,7 @@ export class E2BSandbox implements WarmSandbox {
     } catch (error) {
       throw new SandboxLostError(`the E2B sandbox could not take the job's files: ${describeError(error)}`);
     }
-    return await runCommand(this.sdk, this.settings.launchCommand(program.runtime, program.entryFile), {
+    return await runCommand(this.sdk, this.settings.launchCommand(program), {
       ...options,
       cwd: WORK_DIR,
       requestTimeoutMs: this.settings.requestTimeoutMs,

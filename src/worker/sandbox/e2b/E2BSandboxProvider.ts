@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import type { Sandbox as SdkSandbox } from 'e2b';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
+import { locateTranspiler } from '../../program/transpiler.js';
+import type { Program, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
 import { describeError } from './classifyE2BError.js';
 import { type E2BConnection, E2BControlPlane } from './E2BControlPlane.js';
 import { E2BSandbox, JOB_MARGIN_MS } from './E2BSandbox.js';
@@ -41,6 +43,8 @@ export class E2BSandboxProvider implements SandboxProvider {
   readonly name = 'e2b';
   /** A job's limits need not be known at start: the VM is the template's size, and time is kept by the worker. */
   readonly canPrewarm = true;
+  /** E2B's VMs are x86-64: the worker's own esbuild can travel to them only from an x86-64 worker. */
+  readonly transpiles: boolean;
 
   private readonly controlPlane: E2BControlPlane;
   private readonly slots: SandboxSlots;
@@ -50,8 +54,12 @@ export class E2BSandboxProvider implements SandboxProvider {
   private readonly closing = new AbortController();
   private versions: RuntimeVersion[] = [];
   private closed: Promise<void> | undefined;
+  private readonly transpilerPath: string | undefined;
+  private transpilerBytes: Promise<Buffer> | undefined;
 
   private constructor(private readonly options: E2BProviderOptions) {
+    this.transpilerPath = process.arch === 'x64' ? locateTranspiler() : undefined;
+    this.transpiles = this.transpilerPath !== undefined;
     this.controlPlane = new E2BControlPlane({
       connection: options.connection,
       requestTimeoutMs: options.requestTimeoutMs,
@@ -167,7 +175,9 @@ export class E2BSandboxProvider implements SandboxProvider {
     return {
       requestTimeoutMs: this.options.requestTimeoutMs,
       idleLifetimeMs: this.options.idleLifetimeMs,
-      launchCommand: (runtime: Runtime, entryFile: string) => launchCommand(runtime, entryFile, this.versions),
+      launchCommand: (program: Program) => launchCommand(program, this.versions),
+      // Read once, when the first TypeScript job needs it.
+      transpiler: async () => (this.transpilerPath ? await (this.transpilerBytes ??= readFile(this.transpilerPath)) : undefined),
       kill: (id: string) => this.controlPlane.kill(id),
       logger: this.options.logger,
     };

@@ -1,4 +1,5 @@
 import { RESERVED_DIR } from '../../../shared/contract/languages.js';
+import { MAX_BUILT_PROGRAM_BYTES, transpilerArgs } from '../../program/transpiler.js';
 import type { Program, ProgramFile, Runtime, RuntimeVersion } from '../SandboxProvider.js';
 
 /** The program's cwd and HOME inside the E2B sandbox, under the default user's home. */
@@ -14,33 +15,58 @@ const BASE_ENV: Record<string, string> = {
   LANG: 'C.UTF-8',
 };
 
+/** Where a TypeScript job's transpiler travels with its files: the worker's own esbuild, a static x86-64 binary like the VM. */
+const TRANSPILER = `${SPEC_DIR}/esbuild`;
+
 /**
  * What the worker uploads besides the job's files: the spec (argc, args,
- * then NAME=value, NUL-separated) and the job's stdin. Through files rather
- * than the command line, argv and stdin RPCs: no size limit on a command
- * line to hit, and one upload instead of three round trips.
+ * then NAME=value, NUL-separated) and the job's stdin, and for TypeScript the
+ * transpiler. Through files rather than the command line, argv and stdin
+ * RPCs: no size limit on a command line to hit, and one upload instead of
+ * three round trips.
  */
-export function specFiles(program: Program): ProgramFile[] {
+export function specFiles(program: Program, transpiler: Buffer | undefined): ProgramFile[] {
   const env = Object.entries({ ...BASE_ENV, ...program.env }).map(([name, value]) => `${name}=${value}`);
   const spec = [String(program.args.length), ...program.args, ...env].map((field) => `${field}\0`).join('');
   return [
     { path: `${RESERVED_DIR}/spec.nul`, content: Buffer.from(spec) },
     { path: `${RESERVED_DIR}/stdin`, content: Buffer.from(program.stdin) },
+    ...(program.transpile && transpiler ? [{ path: TRANSPILER, content: transpiler }] : []),
   ];
 }
 
 /**
  * The command envd runs (under `bash -l -c`): takes the job's stdin and
- * spec, removes them, then execs the interpreter with nothing of envd's own
- * environment (E2B_SANDBOX_ID and the like) but the spec's. Nothing from the
- * request is in this text.
+ * spec, transpiles TypeScript in the VM (its output capped like a local
+ * sandbox's), removes what it was handed, then execs the interpreter with
+ * nothing of envd's own environment (E2B_SANDBOX_ID and the like) but the
+ * spec's. Nothing from the request is in this text.
  */
-export function launchCommand(runtime: Runtime, entryFile: string, versions: readonly RuntimeVersion[]): string {
-  return [
-    `exec 0<${SPEC_DIR}/stdin && mapfile -d '' -t spec < ${SPEC_DIR}/spec.nul && rm -rf ${SPEC_DIR} || exit 70`,
+export function launchCommand(program: Pick<Program, 'runtime' | 'entryFile' | 'transpile'>, versions: readonly RuntimeVersion[]): string {
+  const { runtime, entryFile, transpile } = program;
+  const lines = [`exec 0<${SPEC_DIR}/stdin && mapfile -d '' -t spec < ${SPEC_DIR}/spec.nul || exit 70`];
+  if (transpile) {
+    const nodeVersion = versionOf('node', versions)?.replace(/^v/, '');
+    const args = transpilerArgs(transpile.from, nodeVersion).map(shellQuote).join(' ');
+    lines.push(
+      `chmod 700 ${TRANSPILER} && ${TRANSPILER} ${args} < ${shellQuote(transpile.from)} | head -c ${MAX_BUILT_PROGRAM_BYTES + 1} > ${shellQuote(entryFile)}; built=\${PIPESTATUS[0]}`,
+      `rm -rf ${SPEC_DIR}`,
+      `if [ "$(stat -c %s ${shellQuote(entryFile)})" -gt ${MAX_BUILT_PROGRAM_BYTES} ]; then echo "the transpiled program is larger than ${MAX_BUILT_PROGRAM_BYTES} bytes" >&2; exit 1; fi`,
+      '[ "$built" = 0 ] || exit "$built"',
+    );
+  } else {
+    lines.push(`rm -rf ${SPEC_DIR}`);
+  }
+  lines.push(
     'argc=${spec[0]}',
     `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${interpreter(runtime, versions).join(' ')} ${shellQuote(entryFile)} "\${spec[@]:1:argc}"`,
-  ].join('\n');
+  );
+  return lines.join('\n');
+}
+
+function versionOf(runtime: Runtime, versions: readonly RuntimeVersion[]): string | undefined {
+  const version = versions.find((v) => v.runtime === runtime)?.version;
+  return version === 'unknown' ? undefined : version;
 }
 
 function interpreter(runtime: Runtime, versions: readonly RuntimeVersion[]): string[] {
@@ -50,8 +76,7 @@ function interpreter(runtime: Runtime, versions: readonly RuntimeVersion[]): str
       return ['python3', '-u'];
     case 'node': {
       // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
-      const version = versions.find((v) => v.runtime === 'node')?.version;
-      const major = Number(/^v?(\d+)/.exec(version ?? '')?.[1] ?? 0);
+      const major = Number(/^v?(\d+)/.exec(versionOf('node', versions) ?? '')?.[1] ?? 0);
       return major >= 22 ? ['node'] : ['node', '--experimental-detect-module'];
     }
     case 'bash':

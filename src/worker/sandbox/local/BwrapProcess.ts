@@ -5,8 +5,8 @@ import { OutputCollector } from '../OutputCollector.js';
 import { ACK_FD } from './bwrapArguments.js';
 import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
 
-/** fds bwrap gets besides stdio: its options, its info report, the start gate, the seccomp program. */
-const FD = { options: 3, info: 4, block: 5, seccomp: 6, ack: ACK_FD } as const;
+/** fds bwrap gets besides stdio: its options, its info report, the seccomp program, the launcher's acknowledgement. */
+const FD = { options: 3, info: 4, seccomp: 6, ack: ACK_FD } as const;
 const PIPE_DRAIN_MS = 2000;
 /** How long bwrap gets to exit by itself once its sandbox is killed. */
 const BWRAP_EXIT_GRACE_MS = 500;
@@ -23,15 +23,21 @@ export interface BwrapStartInput {
   seccomp?: Buffer;
   /** A wrapper that execs bwrap, e.g. prlimit with its flags (`[path, ...flags, '--']`). */
   launcher?: string[];
-  uid?: number;
-  gid?: number;
+  /** The host identity the sandbox runs as; unset = the worker's own. */
+  identity?: { uid: number; gid: number };
   /**
-   * Called with the host pid of the sandbox's first process once namespaces
-   * are set up and before anything runs in it (bwrap waits on --block-fd), so
-   * it can be put in the job's cgroup: everything it starts inherits that.
+   * Joins the job's cgroup before bwrap starts: `shell` writes its own pid
+   * to each of `procsFiles`, then execs the launcher. bwrap and everything
+   * it starts are then born inside the cgroup, and the cgroup namespace
+   * bwrap makes is rooted there, so the job sees `/` as its cgroup and
+   * nothing of the host's hierarchy. The identity is taken after the join
+   * (setpriv), since only the worker may move processes between cgroups.
    */
-  beforeStart?: (sandboxPid: number) => Promise<void>;
+  cgroup?: { shell: string; setpriv: string; procsFiles: readonly string[] };
 }
+
+/** Writes the shell's pid into each file up to `--`, then execs the rest: a process that joins its cgroups before it is anything else. */
+const JOIN_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 
 export interface BwrapRunInput {
   /** Written to the program's stdin, then closed. */
@@ -105,22 +111,25 @@ export class BwrapProcess {
     }
   }
 
-  /** Starts bwrap and waits until the command runs inside (after `beforeStart`). */
+  /** Starts bwrap and waits until the command runs inside. */
   static async start(input: BwrapStartInput): Promise<BwrapProcess> {
-    const options = [...input.options, '--info-fd', String(FD.info), '--block-fd', String(FD.block)];
+    const options = [...input.options, '--info-fd', String(FD.info)];
     if (input.seccomp) options.push('--seccomp', String(FD.seccomp));
-    const [executable, ...launcherArgs] = input.launcher ?? [input.bwrapPath];
-    const argv = [...(input.launcher ? [...launcherArgs, input.bwrapPath] : []), '--args', String(FD.options), ...input.command];
+    const { identity, cgroup } = input;
+    // With a cgroup to join the worker's own identity starts the chain, and setpriv takes the sandbox's just before bwrap.
+    const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--'] : [];
+    const chain = [...(input.launcher ?? []), ...dropIdentity, input.bwrapPath, '--args', String(FD.options), ...input.command];
+    const [executable, ...argv] = cgroup ? [cgroup.shell, '-c', JOIN_CGROUP, 'sandq-join', ...cgroup.procsFiles, '--', ...chain] : chain;
 
     const child = spawn(executable!, argv, {
       cwd: '/',
       env: {},
-      uid: input.uid,
-      gid: input.gid,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      uid: cgroup ? undefined : identity?.uid,
+      gid: cgroup ? undefined : identity?.gid,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe'],
     });
     const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
-    for (const fd of [0, FD.options, FD.block, FD.seccomp]) pipe(fd).on('error', () => {});
+    for (const fd of [0, FD.options, FD.seccomp]) pipe(fd).on('error', () => {});
 
     const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
@@ -145,15 +154,7 @@ export class BwrapProcess {
       const [code, signal] = await closed;
       throw new Error(`bubblewrap failed to start the sandbox (exit ${code ?? signal}): ${bwrap.prelude.stderr.text().trim()}`);
     }
-    try {
-      await input.beforeStart?.(childPid);
-    } catch (error) {
-      bwrap.kill('cancelled');
-      await closed;
-      throw error;
-    }
     bwrap.sandboxPid = childPid;
-    pipe(FD.block).end('x');
     return bwrap;
   }
 

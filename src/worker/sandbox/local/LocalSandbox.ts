@@ -5,6 +5,8 @@ import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
+import { transpilerArgs } from '../../program/transpiler.js';
+import { ProgramInputError } from '../ProgramInputError.js';
 import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
@@ -20,11 +22,16 @@ const MiB = 1024 * 1024;
 export interface LocalSandboxSettings {
   bwrapPath: string;
   prlimitPath: string;
+  /** Takes the sandbox's identity after the worker has put the new process in the job's cgroup. */
+  setprivPath: string;
   /** bash under /usr, which closes inherited descriptors before the program starts. */
   shellPath: string;
   systemMounts: string[];
-  runtimes: ReadonlyMap<Runtime, { executable: string; flags: string[] }>;
-  workRoot: string;
+  runtimes: ReadonlyMap<Runtime, { executable: string; flags: string[]; version: string }>;
+  /** Read-only host files bound into each sandbox of a runtime (the TypeScript transpiler for node), by path inside. */
+  tools: ReadonlyMap<Runtime, ReadonlyMap<string, string>>;
+  /** This worker's own directory under the work root, where job work dirs are made (see WorkerDirectory). */
+  workDir: string;
   /** A host uid per sandbox when the worker is root; undefined = sandboxes run as the worker's own uid. */
   identities: IdentityPool | undefined;
   /** Per-job memory/pids/cpu limits; undefined = rlimit fallback. */
@@ -81,8 +88,8 @@ export class LocalSandbox implements WarmSandbox {
     let hostWorkDir: string | undefined;
     let cgroup: JobCgroup | undefined;
     try {
-      // Named after the worker's pid, like the cgroup, so an operator can tell whose it is.
-      hostWorkDir = await mkdtemp(path.join(settings.workRoot, `job-${process.pid}-`));
+      // A neutral name: the job sees it in /proc/self/mountinfo, so it says nothing of the worker.
+      hostWorkDir = await mkdtemp(path.join(settings.workDir, 'j'));
       // Named after the worker's pid, so a restarted worker can tell orphans from a neighbour's jobs.
       cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir).slice(-6)}`, cgroupLimits(limits, settings.cpusPerJob, options.forPool));
       if (identity) await chown(hostWorkDir, identity.uid, identity.gid);
@@ -97,12 +104,11 @@ export class LocalSandbox implements WarmSandbox {
           }),
           '--',
         ],
-        options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
+        options: sandboxArguments({ systemMounts: settings.systemMounts, tools: settings.tools.get(runtime), hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
         command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags)),
         seccomp: settings.seccomp,
-        uid: identity?.uid,
-        gid: identity?.gid,
-        beforeStart: cgroup ? (pid) => cgroup!.addProcess(pid) : undefined,
+        identity,
+        cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
       });
       return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, bwrap);
     } catch (error) {
@@ -143,10 +149,17 @@ export class LocalSandbox implements WarmSandbox {
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
 
-    const spec = specFiles({ entry: program.entryFile, args: program.args, env: { ...BASE_ENV, ...program.env } });
+    const { transpile } = program;
+    const nodeVersion = this.settings.runtimes.get('node')?.version.replace(/^v/, '');
+    const spec = specFiles({
+      entry: program.entryFile,
+      transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
+      args: program.args,
+      env: { ...BASE_ENV, ...program.env },
+    });
     this.writeFiles([
       ...program.files,
-      { path: program.entryFile, content: Buffer.from(program.source) },
+      { path: transpile?.from ?? program.entryFile, content: Buffer.from(program.source) },
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
     ]);
@@ -197,12 +210,17 @@ export class LocalSandbox implements WarmSandbox {
   private writeFiles(files: ProgramFile[]): void {
     for (const file of files) {
       const target = path.join(this.hostWorkDir, file.path);
-      mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
-      const fd = openSync(target, CREATE_FLAGS, 0o644);
       try {
-        writeSync(fd, file.content);
-      } finally {
-        closeSync(fd);
+        mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+        const fd = openSync(target, CREATE_FLAGS, 0o644);
+        try {
+          writeSync(fd, file.content);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (error) {
+        // The request's path is the user's; the host's error message would show where the work dir lives.
+        throw new ProgramInputError(`could not write ${JSON.stringify(file.path)} in /work: ${describeFsError(error)}`);
       }
     }
     if (this.identity) this.handOver(this.hostWorkDir);
@@ -219,8 +237,22 @@ export class LocalSandbox implements WarmSandbox {
   }
 }
 
-/** bwrap's init (pid 1 of the sandbox) lives in the job's cgroup too; it is not the program's to spend. */
-const SANDBOX_INIT_PROCESSES = 1;
+/** bwrap and its init (pid 1 of the sandbox) live in the job's cgroup too; they are not the program's to spend. */
+const SANDBOX_INIT_PROCESSES = 2;
+
+const FS_ERRORS: Record<string, string> = {
+  ENAMETOOLONG: 'the path is too long for the filesystem',
+  ENOSPC: 'no space is left in the work dir',
+  EDQUOT: 'no space is left in the work dir',
+  EEXIST: 'a file or directory of that name is already there',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'a directory of that name is already there',
+};
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error';
+  return `${FS_ERRORS[code] ?? 'the filesystem refused it'} (${code})`;
+}
 
 function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {
   return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses + SANDBOX_INIT_PROCESSES, cpus, background };

@@ -1,10 +1,11 @@
-import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import { MissingPrerequisiteError } from '../../../shared/errors/MissingPrerequisiteError.js';
 import { findExecutable } from '../../../shared/findExecutable.js';
 import type { Logger } from '../../../shared/logger.js';
+import { locateTranspiler } from '../../program/transpiler.js';
 import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
 import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
@@ -13,9 +14,12 @@ import { IdentityPool } from './IdentityPool.js';
 import { isProcessGone } from './isProcessGone.js';
 import type { IsolationReport } from './IsolationReport.js';
 import { BwrapProcess } from './BwrapProcess.js';
+import { installTranspiler } from './installTranspiler.js';
+import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, runtimeFlags } from './runtimes.js';
 import { ensureWorkRootTmpfs } from './workDirMount.js';
+import { WorkerDirectory } from './WorkerDirectory.js';
 import { buildSeccompFilter, deniedSyscallsFor } from './seccomp/seccompFilter.js';
 
 export const BWRAP_INSTALL_HINT =
@@ -48,6 +52,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly versions: RuntimeVersion[],
     readonly isolation: IsolationReport,
     private readonly maxLimits: Limits,
+    private readonly directory: WorkerDirectory,
+    readonly transpiles: boolean,
   ) {
     // A job's limits can be applied to a started sandbox only through its cgroup.
     const controllers = settings.cgroups?.controllers ?? [];
@@ -64,6 +70,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (!bwrapPath) throw new MissingPrerequisiteError('bwrap', BWRAP_INSTALL_HINT);
     const prlimitPath = findExecutable('prlimit');
     if (!prlimitPath) throw new MissingPrerequisiteError('prlimit', 'It comes with util-linux: `sudo apt-get install util-linux`.');
+    const setprivPath = findExecutable('setpriv');
+    if (!setprivPath) throw new MissingPrerequisiteError('setpriv', 'It comes with util-linux: `sudo apt-get install util-linux`.');
 
     // 0711: sandbox identities may reach their own job dir but not list the others.
     await mkdir(options.workRoot, { recursive: true, mode: 0o711 });
@@ -91,58 +99,70 @@ export class LocalSandboxProvider implements SandboxProvider {
     } else {
       warnings.push(`no writable cgroup hierarchy (${cgroupSetup.reason}); memory and process limits fall back to rlimits, which cannot bound Node's memory`);
     }
-    const staleDirs = await removeOrphanedWorkDirs(options.workRoot);
-    if (staleDirs > 0) options.logger.warn({ stale: staleDirs }, 'removed work dirs left by an earlier worker');
+    const { directory, removedOrphans } = await WorkerDirectory.open(options.workRoot);
+    if (removedOrphans > 0) options.logger.warn({ stale: removedOrphans }, 'removed work dirs left by an earlier worker');
+    // Whatever stops the start from here leaves no directory behind.
+    try {
+      const transpiler = locateTranspiler();
+      const tools = new Map<Runtime, ReadonlyMap<string, string>>();
+      if (transpiler) tools.set('node', new Map([[TRANSPILER_PATH, await installTranspiler(options.workRoot, transpiler)]]));
 
-    const base = {
-      bwrapPath,
-      prlimitPath,
-      shellPath,
-      systemMounts: systemMounts(),
-      workRoot: options.workRoot,
-      identities,
-      cgroups,
-      seccomp,
-      cpusPerJob: options.cpusPerJob,
-    };
+      const base = {
+        bwrapPath,
+        prlimitPath,
+        setprivPath,
+        shellPath,
+        systemMounts: systemMounts(),
+        tools,
+        workDir: directory.path,
+        identities,
+        cgroups,
+        seccomp,
+        cpusPerJob: options.cpusPerJob,
+      };
 
-    const runtimes = new Map<Runtime, { executable: string; flags: string[] }>();
-    const versions: RuntimeVersion[] = [];
-    const failures: string[] = [];
-    for (const command of locateRuntimes()) {
-      const probe = await probeInSandbox(base, [command.executable, ...command.versionArgs]);
-      if (probe.ok) {
-        const version = probe.output.replace(/^Python /, '').trim();
-        runtimes.set(command.runtime, { executable: command.executable, flags: runtimeFlags(command.runtime, version) });
-        versions.push({ runtime: command.runtime, version });
-      } else {
-        failures.push(`${command.executable}: ${probe.output.trim()}`);
+      const runtimes = new Map<Runtime, { executable: string; flags: string[]; version: string }>();
+      const versions: RuntimeVersion[] = [];
+      const failures: string[] = [];
+      for (const command of locateRuntimes()) {
+        const probe = await probeInSandbox(base, [command.executable, ...command.versionArgs]);
+        if (probe.ok) {
+          const version = probe.output.replace(/^Python /, '').trim();
+          runtimes.set(command.runtime, { executable: command.executable, flags: runtimeFlags(command.runtime, version), version });
+          versions.push({ runtime: command.runtime, version });
+        } else {
+          failures.push(`${command.executable}: ${probe.output.trim()}`);
+        }
       }
-    }
-    if (runtimes.size === 0) {
-      throw new Error(
-        `bubblewrap could not run any interpreter in a sandbox.\n${failures.join('\n') || 'python3, node and bash were not found under /usr.'}\n` +
-          'Check that unprivileged user namespaces are enabled (sysctl kernel.unprivileged_userns_clone=1, ' +
-          'or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04+) and that python3, node or bash is installed under /usr. ' +
-          '`sandq doctor` shows what this host allows.',
-      );
-    }
-    for (const failure of failures) options.logger.warn({ failure }, 'an interpreter could not start in the sandbox and is not offered');
+      if (runtimes.size === 0) {
+        throw new Error(
+          `bubblewrap could not run any interpreter in a sandbox.\n${failures.join('\n') || 'python3, node and bash were not found under /usr.'}\n` +
+            'Check that unprivileged user namespaces are enabled (sysctl kernel.unprivileged_userns_clone=1, ' +
+            'or kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04+) and that python3, node or bash is installed under /usr. ' +
+            '`sandq doctor` shows what this host allows.',
+        );
+      }
+      for (const failure of failures) options.logger.warn({ failure }, 'an interpreter could not start in the sandbox and is not offered');
+      const transpiles = await probeTranspiler(base, transpiler, runtimes.has('node'), warnings);
 
-    const namespaces = await verifyNamespaces(base, runtimes.get('bash')?.executable);
-    const isolation: IsolationReport = {
-      bwrap: bwrapPath,
-      namespaces,
-      identity: identities
-        ? `a host uid per sandbox from ${options.uidBase} to ${options.uidBase + options.uidCount - 1}`
-        : `the worker's own uid ${process.getuid?.()}`,
-      seccomp: `${deniedSyscallsFor(process.arch).length} system calls denied (${process.arch})`,
-      cgroups: cgroups ? cgroups.describe() : 'none: rlimit fallback (see warnings)',
-      workDir: workRootTmpfs ? `on a tmpfs at ${options.workRoot}; each job's use counts against its memory limit` : 'on disk (bounded per file by RLIMIT_FSIZE only)',
-      warnings,
-    };
-    for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
-    return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits);
+      const namespaces = await verifyNamespaces(base, runtimes.get('bash')?.executable);
+      const isolation: IsolationReport = {
+        bwrap: bwrapPath,
+        namespaces,
+        identity: identities
+          ? `a host uid per sandbox from ${options.uidBase} to ${options.uidBase + options.uidCount - 1}`
+          : `the worker's own uid ${process.getuid?.()}`,
+        seccomp: `${deniedSyscallsFor(process.arch).length} system calls denied (${process.arch})`,
+        cgroups: cgroups ? cgroups.describe() : 'none: rlimit fallback (see warnings)',
+        workDir: workRootTmpfs ? `on a tmpfs at ${options.workRoot}; each job's use counts against its memory limit` : 'on disk (bounded per file by RLIMIT_FSIZE only)',
+        warnings,
+      };
+      for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
+      return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits, directory, transpiles);
+    } catch (error) {
+      await directory.close();
+      throw error;
+    }
   }
 
   async runtimes(): Promise<RuntimeVersion[]> {
@@ -162,7 +182,9 @@ export class LocalSandboxProvider implements SandboxProvider {
     return await LocalSandbox.start(this.settings, runtime, this.maxLimits, { forPool: true });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.directory.close();
+  }
 }
 
 type ProbeSettings = Omit<LocalSandboxSettings, 'runtimes'>;
@@ -183,13 +205,6 @@ async function openCgroups(root: string | undefined): Promise<{ hierarchy: Cgrou
   }
 }
 
-/** Work dirs are named `job-<worker pid>-…` (see LocalSandbox.start): those of a worker that is gone are removed. */
-async function removeOrphanedWorkDirs(workRoot: string): Promise<number> {
-  const orphans = (await readdir(workRoot)).filter((name) => name.startsWith('job-') && isOrphanedJob(name.slice('job-'.length)));
-  await Promise.all(orphans.map((name) => rm(path.join(workRoot, name), { recursive: true, force: true })));
-  return orphans.length;
-}
-
 /** Job cgroups are named `<worker pid>-…`: one whose worker is gone is an orphan (see LocalSandbox.start). */
 function isOrphanedJob(jobName: string): boolean {
   const pid = Number(jobName.split('-')[0]);
@@ -197,20 +212,19 @@ function isOrphanedJob(jobName: string): boolean {
   return pid !== process.pid && isProcessGone(pid);
 }
 
-/** Runs a command in a sandbox as a job would be run (identity, seccomp, rlimits), without a cgroup. */
-async function probeInSandbox(settings: ProbeSettings, command: string[]): Promise<{ ok: boolean; output: string }> {
-  const workDir = await mkdtemp(path.join(settings.workRoot, 'probe-'));
+/** Runs a command in a sandbox as a job would be run (identity, seccomp, rlimits, the runtime's tools), without a cgroup. */
+async function probeInSandbox(settings: ProbeSettings, command: string[], tools?: ReadonlyMap<string, string>): Promise<{ ok: boolean; output: string }> {
+  const workDir = await mkdtemp(path.join(settings.workDir, 'p'));
   const identity = await settings.identities?.acquire();
   try {
     if (identity) await chown(workDir, identity.uid, identity.gid);
     const bwrap = await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [settings.prlimitPath, '--core=0', '--'],
-      options: sandboxArguments({ systemMounts: settings.systemMounts, hostWorkDir: workDir, tmpSizeBytes: 1024 * 1024 }),
+      options: sandboxArguments({ systemMounts: settings.systemMounts, tools, hostWorkDir: workDir, tmpSizeBytes: 1024 * 1024 }),
       command: sandboxCommand(settings.shellPath, command),
       seccomp: settings.seccomp,
-      uid: identity?.uid,
-      gid: identity?.gid,
+      identity,
     });
     const outcome = await bwrap.run({ stdin: '', timeoutMs: 10_000, maxOutputBytes: 64 * 1024 });
     const ok = outcome.termination === 'exited' && outcome.exitCode === 0;
@@ -221,6 +235,21 @@ async function probeInSandbox(settings: ProbeSettings, command: string[]): Promi
     if (identity) await settings.identities?.release(identity);
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * TypeScript is offered where node runs and its transpiler answers from inside
+ * a node sandbox; otherwise a warning says why (it reaches /readyz).
+ */
+async function probeTranspiler(settings: ProbeSettings, transpiler: string | undefined, hasNode: boolean, warnings: string[]): Promise<boolean> {
+  if (!hasNode) return false;
+  if (!transpiler) {
+    warnings.push('typescript is not offered: esbuild has no binary for this platform (set ESBUILD_BINARY_PATH)');
+    return false;
+  }
+  const probe = await probeInSandbox(settings, [TRANSPILER_PATH, '--version'], settings.tools.get('node'));
+  if (!probe.ok) warnings.push(`typescript is not offered: its transpiler does not run in a sandbox here (${probe.output.trim().slice(0, 200)})`);
+  return probe.ok;
 }
 
 /** Compares the sandbox's namespace ids with the worker's: every one must differ. */

@@ -45,6 +45,8 @@ export function sandboxCommand(bash: string, command: string[]): string[] {
 
 export interface SandboxArgumentsInput {
   systemMounts: string[];
+  /** Host files bound read-only into the sandbox, keyed by their path inside (e.g. the TypeScript transpiler). */
+  tools?: ReadonlyMap<string, string>;
   /** Host directory bound read-write at SANDBOX_WORK_DIR. */
   hostWorkDir: string;
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
@@ -75,6 +77,7 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--new-session',
     '--hostname', 'sandbox',
     ...input.systemMounts,
+    ...[...(input.tools ?? [])].flatMap(([inside, host]) => ['--ro-bind', host, inside]),
     '--proc', '/proc',
     '--dev', '/dev',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',

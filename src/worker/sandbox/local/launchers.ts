@@ -1,5 +1,6 @@
 import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import type { Runtime } from '../SandboxProvider.js';
+import { MAX_BUILT_PROGRAM_BYTES } from '../../program/transpiler.js';
 import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 
 /**
@@ -17,8 +18,13 @@ const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
 /** Exit status of a launcher whose go signal never came (the worker went away). */
 export const LAUNCHER_ABANDONED = 70;
 
+/** Where the TypeScript transpiler (esbuild, a static binary) is bound, read-only, in node sandboxes that have it. */
+export const TRANSPILER_PATH = '/opt/sandq/bin/esbuild';
+
 export interface JobSpec {
   entry: string;
+  /** Set for TypeScript: the launcher transpiles `from` into `entry` first, inside the sandbox, with these transpiler arguments. */
+  transpile?: { from: string; args: string[] } | undefined;
   args: string[];
   env: Record<string, string>;
 }
@@ -62,7 +68,12 @@ except BaseException as error:
     sys.exit(1)
 `;
 
-/** Node: Module.runMain runs the entry as the main module, CommonJS or ES module alike. */
+/**
+ * Node: Module.runMain runs the entry as the main module, CommonJS or ES
+ * module alike. TypeScript is first transpiled by esbuild as a child of this
+ * process: in the sandbox, on the job's clock, within its memory and output
+ * caps; its errors are the program's stderr and exit status.
+ */
 const NODE = `
 const fs = require("fs");
 const b = Buffer.alloc(1);
@@ -74,6 +85,21 @@ const spec = JSON.parse(fs.readFileSync("${SPEC}/spec.json", "utf8"));
 fs.rmSync("${SPEC}", { recursive: true, force: true });
 fs.writeSync(${ACK_FD}, "1");
 fs.closeSync(${ACK_FD});
+if (spec.transpile) {
+  const built = require("child_process").spawnSync(
+    "${TRANSPILER_PATH}",
+    spec.transpile.args,
+    { input: fs.readFileSync(spec.transpile.from), maxBuffer: ${MAX_BUILT_PROGRAM_BYTES}, stdio: ["pipe", "pipe", "inherit"], env: {} },
+  );
+  if (built.error) {
+    const tooLarge = built.error.code === "ENOBUFS";
+    process.stderr.write(tooLarge ? "the transpiled program is larger than ${MAX_BUILT_PROGRAM_BYTES} bytes\\n" : "could not transpile: " + built.error.message + "\\n");
+    process.exit(1);
+  }
+  if (built.signal) process.kill(process.pid, built.signal);
+  if (built.status !== 0) process.exit(built.status);
+  fs.writeFileSync(spec.entry, built.stdout);
+}
 for (const name of Object.keys(process.env)) delete process.env[name];
 Object.assign(process.env, spec.env);
 process.argv = [process.execPath, require("path").resolve(spec.entry), ...spec.args];

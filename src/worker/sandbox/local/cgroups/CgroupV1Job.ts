@@ -13,6 +13,7 @@ export interface V1JobDirectories {
 /** One job's cgroups under cgroup v1: a directory per controller hierarchy. */
 export class CgroupV1Job implements JobCgroup {
   readonly directories: readonly string[];
+  readonly procsFiles: readonly string[];
   private destroyed = false;
 
   constructor(
@@ -20,6 +21,8 @@ export class CgroupV1Job implements JobCgroup {
     private readonly dirs: V1JobDirectories,
   ) {
     this.directories = [...new Set([dirs.memory, dirs.pids, dirs.cpu].filter((dir) => dir !== undefined))];
+    // Each hierarchy places processes independently: join all of them, or a limit silently does not apply.
+    this.procsFiles = this.directories.map((dir) => path.join(dir, 'cgroup.procs'));
   }
 
   async applyLimits(limits: CgroupLimits): Promise<void> {
@@ -53,10 +56,6 @@ export class CgroupV1Job implements JobCgroup {
     await this.applyLimits(limits);
   }
 
-  async addProcess(pid: number): Promise<void> {
-    // Each hierarchy places processes independently: join all of them, or a limit silently does not apply.
-    for (const dir of this.directories) await writeValue(path.join(dir, 'cgroup.procs'), String(pid));
-  }
 
   async oomKilled(): Promise<boolean> {
     const control = keyedValues(await readOptional(path.join(this.dirs.memory, 'memory.oom_control')));

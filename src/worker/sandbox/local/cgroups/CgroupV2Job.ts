@@ -6,6 +6,7 @@ import { keyedValues, killThenRemove, killUntilEmpty, readOptional, writeIfPrese
 /** One job's cgroup in the unified hierarchy: a single leaf directory. */
 export class CgroupV2Job implements JobCgroup {
   readonly directories: readonly string[];
+  readonly procsFiles: readonly string[];
   private destroyed = false;
 
   constructor(
@@ -13,6 +14,7 @@ export class CgroupV2Job implements JobCgroup {
     readonly directory: string,
   ) {
     this.directories = [directory];
+    this.procsFiles = [path.join(directory, 'cgroup.procs')];
   }
 
   private limitOptions: { swapAccounted: boolean; cpu: boolean } | undefined;
@@ -37,10 +39,6 @@ export class CgroupV2Job implements JobCgroup {
     const current = Number((await readOptional(this.file('memory.current')))?.trim() ?? 0);
     if (current > limits.memoryBytes) throw new Error(`the cgroup already uses ${current} bytes, more than the new limit ${limits.memoryBytes}`);
     await this.applyLimits(limits, this.limitOptions);
-  }
-
-  async addProcess(pid: number): Promise<void> {
-    await writeValue(this.file('cgroup.procs'), String(pid));
   }
 
   async oomKilled(): Promise<boolean> {

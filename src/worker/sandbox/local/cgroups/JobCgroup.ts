@@ -11,8 +11,11 @@ export interface JobCgroup {
    * limit below what the members already use.
    */
   setLimits(limits: CgroupLimits): Promise<void>;
-  /** Moves a process in; its future children are born inside. */
-  addProcess(pid: number): Promise<void>;
+  /**
+   * The cgroup.procs files a process writes its own pid to, to join the job
+   * (one per hierarchy): a sandbox joins before it is built (see BwrapProcess).
+   */
+  readonly procsFiles: readonly string[];
   /** Whether the kernel's OOM killer killed a process of this job. */
   oomKilled(): Promise<boolean>;
   /** Highest memory use seen, or null where the kernel does not record it. */
