@@ -75,6 +75,23 @@ describe('API keys', () => {
     for (const open of ['/healthz', '/readyz', '/openapi.json', '/docs']) expect((await get(open)).status, open).toBe(200);
   });
 
+  it("lists the workers' warnings in /readyz only for the admin credentials", async () => {
+    const { Redis } = await import('ioredis');
+    const { announceWorker, withdrawWorker } = await import('../src/shared/workerRegistry.js');
+    const redis = new Redis(svc.redis.url);
+    const warning = '/tmp/sandq is not a tmpfs: what a job writes to /work goes to disk';
+    await announceWorker(redis, svc.config.QUEUE_PREFIX, { id: 'host-1234-abcd', host: 'host', provider: 'local', languages: [], startedAt: new Date().toISOString(), warnings: [warning] });
+    try {
+      const anyone = (await (await get('/readyz')).json()) as { warningCount: number; warnings: string[] };
+      expect(anyone).toMatchObject({ warningCount: 1, warnings: [] });
+      const admin = (await (await get('/readyz', basic(ADMIN.user, ADMIN.password))).json()) as { warnings: string[] };
+      expect(admin.warnings).toEqual([`host-1234-abcd: ${warning}`]);
+    } finally {
+      await withdrawWorker(redis, svc.config.QUEUE_PREFIX, 'host-1234-abcd');
+      redis.disconnect();
+    }
+  });
+
   it('accepts every key of a name, including one configured as its hash', async () => {
     const id = await submitAs(ALICE);
     const read = await get(`/v1/executions/${id}`, bearer(ALICE_NEW));

@@ -1,5 +1,5 @@
 import { StreamSlots } from './sse/StreamSlots.js';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -62,7 +62,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', requireApiKey(config.API_KEYS));
   app.use(express.json({ limit: config.MAX_REQUEST_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));
 
-  app.use(systemRouter(deps.redis, config.QUEUE_PREFIX));
+  const adminCredentials = access.admin === 'basic' ? new AdminCredentials(config.ADMIN_USER!, config.ADMIN_PASSWORD!) : undefined;
+  const isAdmin = (req: Request) => access.admin === 'open' || (adminCredentials?.accepts(req.get('authorization')) ?? false);
+  app.use(systemRouter(deps.redis, config.QUEUE_PREFIX, isAdmin));
   app.use(docsRouter(openApiDocument({ requestSchema, limits, webhooks, apiKeys: !access.open, admin: access.admin })));
   app.use(executionsRouter({ store: deps.store, idempotency: deps.idempotency, requestSchema, gate: deps.gate }));
   app.use(
@@ -77,8 +79,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   if (access.admin !== 'off') {
-    const admin: RequestHandler =
-      access.admin === 'basic' ? requireAdmin(new AdminCredentials(config.ADMIN_USER!, config.ADMIN_PASSWORD!)) : (_req, _res, next) => next();
+    const admin: RequestHandler = adminCredentials ? requireAdmin(adminCredentials) : (_req, _res, next) => next();
     app.get('/metrics', admin, async (_req, res) => {
       res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
     });

@@ -82,7 +82,8 @@ export const readySchema = z.object({
   status: z.literal('ready'),
   redis: z.literal('ok'),
   workers: z.number().int(),
-  warnings: z.array(z.string()),
+  warningCount: z.number().int().describe("Conditions that weaken the live workers' isolation or what they offer."),
+  warnings: z.array(z.string()).describe('Those conditions, for the admin credentials only (they name hosts, paths and worker ids); empty for anyone else.'),
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type Request, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { listWorkers } from '../../shared/workerRegistry.js';
 import { ProblemError } from '../errors/ProblemError.js';
@@ -20,21 +20,25 @@ async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
   }
 }
 
-/** Liveness, readiness and what the deployment can run. */
-export function systemRouter(redis: Redis, queuePrefix: string): Router {
+/**
+ * Liveness, readiness and what the deployment can run. Readiness is open to
+ * probes; the workers' warnings name host paths, worker ids and pids, so
+ * they are listed only for the admin (`isAdmin`), everyone else gets their count.
+ */
+export function systemRouter(redis: Redis, queuePrefix: string, isAdmin: (req: Request) => boolean): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     if (!(await pingWithin(redis, PING_TIMEOUT_MS))) {
       throw new ProblemError(503, 'Not ready', 'Redis is not reachable.', undefined, { 'Retry-After': '5' });
     }
     const workers = await listWorkers(redis, queuePrefix);
     const warnings = [...new Set(workers.flatMap((w) => (w.warnings ?? []).map((text) => `${w.id}: ${text}`)))];
-    res.json({ status: 'ready', redis: 'ok', workers: workers.length, warnings });
+    res.json({ status: 'ready', redis: 'ok', workers: workers.length, warningCount: warnings.length, warnings: isAdmin(req) ? warnings : [] });
   });
 
   router.get('/v1/languages', async (_req, res) => {
