@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { version as esbuildVersion } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SYSCALLS } from '../src/worker/sandbox/local/seccomp/allowedSyscalls.js';
 import { encodeProgram, jumpIfEqual, load, ret } from '../src/worker/sandbox/local/seccomp/bpf.js';
@@ -254,8 +256,8 @@ interface Sandboxed {
   stderr: string;
 }
 
-function runSandboxed(command: string[], filter: Buffer | undefined): Promise<Sandboxed> {
-  const args = [...BWRAP_OPTIONS, ...(filter ? ['--seccomp', '3'] : []), ...command];
+function runSandboxed(command: string[], filter: Buffer | undefined, options: string[] = []): Promise<Sandboxed> {
+  const args = [...BWRAP_OPTIONS, ...options, ...(filter ? ['--seccomp', '3'] : []), ...command];
   const child = spawn(BWRAP, args, { cwd: '/', env: {}, ...IDENTITY, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -659,6 +661,30 @@ describe.runIf(process.arch === 'x64' || process.arch === 'arm64')('bubblewrap w
     const script = 'seq 1 5 | sort -r | head -n 2 | tr "\\n" " "; echo; (exit 3); echo "status $?"; echo "$(echo nested)"; sed -n "s/^Seccomp:\\s*/seccomp /p" /proc/self/status';
     const run = await runSandboxed(['/usr/bin/bash', '-c', script], filter);
     expect(run).toEqual({ code: 0, stdout: '5 4 \nstatus 3\nnested\nseccomp 2\n', stderr: '' });
+  });
+
+  it('runs coreutils, grep, find and procps', async () => {
+    const script = [
+      'mkdir -p d/e && echo "needle in here" > d/e/f.txt && cp d/e/f.txt d/g.txt && mv d/g.txt d/h.txt && chmod 600 d/h.txt',
+      'ln -s f.txt d/e/link && stat -c "%a %s" d/h.txt && readlink d/e/link && du -s d > /dev/null && ls d | sort | tr "\\n" " "; echo',
+      'find d -name "*.txt" | sort | tr "\\n" " "; echo',
+      'grep -rl needle d | sort | tr "\\n" " "; echo',
+      'ps -o comm= -p $$; pgrep -c -x bash; top -b -n 1 | head -n 1 | cut -c 1-5; free | head -n 1 | tr -s " " | cut -d " " -f 2',
+      'date -u -d @0 +%Y; sleep 0.1; rm -r d && echo removed',
+    ].join('\n');
+    const run = await runSandboxed(['/usr/bin/bash', '-c', script], filter);
+    expect(run).toEqual({
+      code: 0,
+      stdout: '600 15\nf.txt\ne h.txt \nd/e/f.txt d/h.txt \nd/e/f.txt d/h.txt \nbash\n1\ntop -\ntotal\n1970\nremoved\n',
+      stderr: '',
+    });
+  });
+
+  it('runs esbuild, a static Go binary, transforming TypeScript', async () => {
+    const esbuild = createRequire(import.meta.url).resolve(`@esbuild/linux-${process.arch}/bin/esbuild`);
+    const script = 'echo "let x: number = 1" | /esbuild --loader=ts && /esbuild --version';
+    const run = await runSandboxed(['/usr/bin/bash', '-c', script], filter, ['--ro-bind', esbuild, '/esbuild']);
+    expect(run).toEqual({ code: 0, stdout: `let x = 1;\n${esbuildVersion}\n`, stderr: '' });
   });
 });
 
