@@ -53,7 +53,7 @@ describe('sandq doctor', () => {
     const out = started.output();
     expect(out).toMatch(/namespaces\s+user, pid, net, ipc, uts, cgroup, mnt: all unshared/);
     expect(out).toMatch(/identity\s+a host uid per sandbox/);
-    expect(out).toMatch(/seccomp\s+\d+ system calls denied/);
+    expect(out).toMatch(/seccomp\s+allowlist of \d+ system calls \((x64|arm64)\), .*; everything else is refused\n/);
     expect(out).toMatch(/cgroups\s+cgroup v[12] \(memory, pids/);
     expect(out).toContain('Result: the local provider isolates jobs on this host.');
   });

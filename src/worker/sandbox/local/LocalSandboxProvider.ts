@@ -20,7 +20,7 @@ import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, runtimeFlags } from './runtimes.js';
 import { ensureWorkRootTmpfs } from './workDirMount.js';
 import { WorkerDirectory } from './WorkerDirectory.js';
-import { buildSeccompFilter, deniedSyscallsFor } from './seccomp/seccompFilter.js';
+import { buildSeccompFilter, describeSeccompFilter } from './seccomp/seccompFilter.js';
 
 export const BWRAP_INSTALL_HINT =
   'Install bubblewrap with `sudo apt-get install bubblewrap` (Debian/Ubuntu) or `sudo dnf install bubblewrap` (Fedora), or set BWRAP_PATH.';
@@ -152,7 +152,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         identity: identities
           ? `a host uid per sandbox from ${options.uidBase} to ${options.uidBase + options.uidCount - 1}`
           : `the worker's own uid ${process.getuid?.()}`,
-        seccomp: `${deniedSyscallsFor(process.arch).length} system calls denied (${process.arch})`,
+        seccomp: describeSeccompFilter(process.arch),
         cgroups: cgroups ? cgroups.describe() : 'none: rlimit fallback (see warnings)',
         workDir: workRootTmpfs ? `on a tmpfs at ${options.workRoot}; each job's use counts against its memory limit` : 'on disk (bounded per file by RLIMIT_FSIZE only)',
         warnings,

@@ -10,6 +10,7 @@ export interface BpfInstruction {
 // Opcodes: class | size/op | source. Only the few a seccomp filter needs.
 const BPF_LD_W_ABS = 0x00 | 0x00 | 0x20;
 const BPF_JMP_JEQ_K = 0x05 | 0x10 | 0x00;
+const BPF_JMP_JGT_K = 0x05 | 0x20 | 0x00;
 const BPF_JMP_JGE_K = 0x05 | 0x30 | 0x00;
 const BPF_JMP_JSET_K = 0x05 | 0x40 | 0x00;
 const BPF_RET_K = 0x06 | 0x00;
@@ -25,6 +26,8 @@ const MAX_INSTRUCTIONS = 4096;
 /** A = the 32-bit word at `offset` of struct seccomp_data. */
 export const load = (offset: number): BpfInstruction => ({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: offset });
 export const jumpIfEqual = (k: number, jt: number, jf: number): BpfInstruction => ({ code: BPF_JMP_JEQ_K, jt, jf, k });
+/** Unsigned A > k. */
+export const jumpIfGreater = (k: number, jt: number, jf: number): BpfInstruction => ({ code: BPF_JMP_JGT_K, jt, jf, k });
 /** Unsigned A >= k. */
 export const jumpIfAtLeast = (k: number, jt: number, jf: number): BpfInstruction => ({ code: BPF_JMP_JGE_K, jt, jf, k });
 /** A & k != 0. */

@@ -1,13 +1,15 @@
 /*
  * Kernel ABI values the filter is written in terms of, from <linux/seccomp.h>,
- * <linux/audit.h>, <linux/sched.h>, <asm-generic/ioctls.h> and
- * <asm-generic/errno*.h>; identical on x86_64 and aarch64.
+ * <linux/audit.h>, <linux/sched.h>, <linux/personality.h>,
+ * <asm-generic/ioctls.h> and <asm-generic/errno*.h>; identical on x86_64
+ * and aarch64.
  */
 
 /**
  * Byte offsets in struct seccomp_data { int nr; u32 arch; u64 ip; u64 args[6] }.
  * Arguments are read as their low 32 bits, which sit first on little-endian
- * CPUs; clone's flags and ioctl's request are only ever read that wide by the kernel.
+ * CPUs; clone's flags, ioctl's request, socket's family and personality's
+ * persona are only ever read that wide by the kernel.
  */
 export const SECCOMP_DATA = {
   nr: 0,
@@ -46,3 +48,11 @@ export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
 /** <linux/socket.h>: virtio vsock, which no network namespace fences off (it reaches the hypervisor and host). */
 export const AF_VSOCK = 40;
+
+/**
+ * The personas Docker's default profile allows: PER_LINUX, PER_LINUX32,
+ * UNAME26, the last two together, and 0xffffffff, which only reads the
+ * current one. The others, ADDR_NO_RANDOMIZE and READ_IMPLIES_EXEC among
+ * them, weaken the protections of the program's memory.
+ */
+export const HARMLESS_PERSONALITIES = [0x0000000, 0x0000008, 0x0020000, 0x0020008, 0xffffffff];
