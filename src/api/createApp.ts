@@ -13,6 +13,7 @@ import { metricsRegistry } from '../shared/metrics.js';
 import { AccessPolicy } from './auth/AccessPolicy.js';
 import { requireAdmin } from './auth/requireAdmin.js';
 import { requireApiKey } from './auth/requireApiKey.js';
+import { requireLoopbackHost } from './auth/requireLoopbackHost.js';
 import type { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bullBoard.js';
 import type { ExecutionStore } from './ExecutionStore.js';
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps): Express {
   // helmet's defaults, except upgrade-insecure-requests: the API is often reached over plain
   // HTTP on a private network, where the upgrade would break the docs page and Bull Board.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // With keys, every route but the public ones asks for a credential that a rebinding page cannot send.
+  if (access.open) app.use(requireLoopbackHost(config.ALLOWED_HOSTS));
   // The key is checked before the body is read: no parsing for strangers.
   app.use('/v1', requireApiKey(config.API_KEYS));
   app.use(express.json({ limit: config.MAX_REQUEST_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));

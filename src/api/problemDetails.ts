@@ -12,6 +12,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   409: 'conflict',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  421: 'misdirected-request',
   429: 'too-many-requests',
   503: 'service-unavailable',
 };

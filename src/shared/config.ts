@@ -9,6 +9,9 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 
+/** A host name or address as a Host header carries it, without the port; IPv6 in brackets. */
+const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)$/;
+
 /** `name:key,…`, parsed and hashed at once: the keys themselves are not kept in the config. */
 const apiKeys = z.string().transform((value, ctx) => {
   try {
@@ -38,6 +41,12 @@ export const configSchema = z.object({
   API_KEYS: apiKeys.optional(),
   ADMIN_USER: z.string().min(1).max(128).regex(/^[^:]+$/, 'must not contain ":"').optional(),
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').max(1024).optional(),
+  // Names an open API answers besides the loopback ones (its guard against DNS rebinding); unused with API_KEYS.
+  ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(HOST_NAME, 'use host names or addresses without a port, IPv6 in brackets, separated by commas'))),
   // Backpressure: 0 turns either off.
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
   MAX_QUEUE_DEPTH: nonNegativeInt.default(10_000),

@@ -221,6 +221,14 @@ export function openApiDocument(options: OpenApiOptions): Json {
     };
   }
 
+  if (!options.apiKeys) {
+    // An open API answers only requests addressed to a loopback name (its guard against DNS rebinding).
+    const misdirected = problem('The Host header is not a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1]) or one of ALLOWED_HOSTS.');
+    for (const item of Object.values(paths) as Record<string, { responses?: Json }>[]) {
+      for (const operation of Object.values(item)) if (operation.responses) operation.responses[421] = misdirected;
+    }
+  }
+
   const { webhook: _webhook, ...executionFields } = (schemas.Execution as { properties: Json }).properties;
   return {
     openapi: '3.1.0',

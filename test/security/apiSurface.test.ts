@@ -1,0 +1,130 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../helpers/service.js';
+
+/**
+ * Attacks on the API itself rather than on the sandbox: a web page that
+ * rebinds its domain to 127.0.0.1, writes through Bull Board, a key that
+ * fills Redis, a key that holds every long-poll. Each part starts its own
+ * service; none needs a sandbox to run.
+ */
+const KEY = 'surface-key-0123456789abcdef';
+const ADMIN = { user: 'ops', password: 'surface admin password' };
+const bearer = { authorization: `Bearer ${KEY}` };
+const basic = { authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}` };
+const valid = { language: 'bash', code: 'true' };
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A request with the Host header a browser would send for a rebound name; fetch does not let a caller set Host. */
+function requestWithHost(baseUrl: string, host: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  const { port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...headers, host }, agent: false });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.end(body);
+  });
+}
+
+/** Raw bytes on a socket, for what an HTTP client library will not send (HTTP/1.0 without Host); the server closes after its answer. */
+function sendRaw(baseUrl: string, request: string): Promise<string> {
+  const { port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.once('connect', () => socket.write(request));
+  });
+}
+
+function expectMisdirected(answer: Answer, host: string): void {
+  expect(answer.status, host).toBe(421);
+  expect(answer.headers['content-type'], host).toContain('application/problem+json');
+  const problem = JSON.parse(answer.body) as { type: string; status: number; detail: string; errors: { path: string }[] };
+  expect(problem.type).toBe('urn:sandq:problem:misdirected-request');
+  expect(problem.status).toBe(421);
+  expect(problem.detail).toContain('Host');
+  expect(problem.detail).toContain('ALLOWED_HOSTS');
+  expect(problem.errors).toEqual([expect.objectContaining({ path: 'Host' })]);
+}
+
+describe('DNS rebinding: an open API answers only requests addressed to it by a loopback name', () => {
+  let svc: TestService;
+  let port: string;
+  beforeAll(async () => {
+    svc = await startTestService({ ALLOWED_HOSTS: 'sandq.internal, Box-7', POOL_SIZE: '0' }, 'api');
+    port = new URL(svc.baseUrl).port;
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it.each([
+    ['POST', '/v1/executions'],
+    ['GET', '/v1/executions'],
+    ['GET', `/v1/executions/ex_${'0'.repeat(32)}?wait=1`],
+    ['GET', '/admin/queues'],
+    ['GET', '/admin/queues/api/queues'],
+    ['GET', '/metrics'],
+    ['GET', '/healthz'],
+  ])('refuses %s %s for a rebound name with 421', async (method, path) => {
+    const body = method === 'POST' ? JSON.stringify(valid) : undefined;
+    for (const host of ['attacker.example', `attacker.example:${port}`, `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+      expectMisdirected(await requestWithHost(svc.baseUrl, host, method, path, { 'content-type': 'application/json' }, body), host);
+    }
+  });
+
+  it('refuses addresses and names that are not loopback ones', async () => {
+    for (const host of ['10.0.0.1', '[::2]:80', '[::ffff:10.0.0.1]', '0.0.0.0', '128.0.0.1', 'localhostx', 'sandq.internal.attacker.example']) {
+      expectMisdirected(await requestWithHost(svc.baseUrl, host, 'GET', '/v1/executions'), host);
+    }
+  });
+
+  it.each([
+    ['an HTTP/1.0 request without a Host header', 'GET /v1/executions HTTP/1.0\r\n\r\n'],
+    ['an empty Host header', 'GET /v1/executions HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+  ])('refuses %s', async (_name, request) => {
+    const reply = await sendRaw(svc.baseUrl, request);
+    expect(reply).toMatch(/^HTTP\/1\.1 421 /);
+    expect(reply).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(reply).toContain('urn:sandq:problem:misdirected-request');
+  });
+
+  it('answers loopback names and addresses, with any port, and the names of ALLOWED_HOSTS', async () => {
+    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', '127.9.8.7:1', `localhost:${port}`, 'LocalHost', `dev.localhost:${port}`, `[::1]:${port}`, '[::1]', `sandq.internal:${port}`, 'box-7']) {
+      const answer = await requestWithHost(svc.baseUrl, host, 'GET', '/v1/executions');
+      expect(answer.status, host).toBe(200);
+    }
+    const submitted = await requestWithHost(svc.baseUrl, `localhost:${port}`, 'POST', '/v1/executions', { 'content-type': 'application/json' }, JSON.stringify(valid));
+    expect(submitted.status).toBe(202);
+  });
+});
+
+describe('DNS rebinding: an API with keys does not look at Host', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ API_KEYS: `surface:${KEY}`, ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, POOL_SIZE: '0' }, 'api');
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('asks for the key or the admin credentials whatever the Host, as a rebinding page cannot send them', async () => {
+    expect((await requestWithHost(svc.baseUrl, 'sandq.example.com', 'GET', '/v1/executions')).status).toBe(401);
+    expect((await requestWithHost(svc.baseUrl, 'sandq.example.com', 'GET', '/v1/executions', bearer)).status).toBe(200);
+    expect((await requestWithHost(svc.baseUrl, 'sandq.example.com', 'GET', '/admin/queues')).status).toBe(401);
+    expect((await requestWithHost(svc.baseUrl, 'sandq.example.com', 'GET', '/metrics', basic)).status).toBe(200);
+  });
+});
