@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
     app.get('/metrics', admin, async (_req, res) => {
       res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
     });
-    app.use(BULL_BOARD_PATH, admin, bullBoardRouter(deps.queues));
+    app.use(BULL_BOARD_PATH, admin, bullBoardRouter(deps.queues, { writable: config.ADMIN_BOARD_WRITES }));
   }
 
   app.use(notFoundHandler);

@@ -41,6 +41,8 @@ export const configSchema = z.object({
   API_KEYS: apiKeys.optional(),
   ADMIN_USER: z.string().min(1).max(128).regex(/^[^:]+$/, 'must not contain ":"').optional(),
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').max(1024).optional(),
+  // Bull Board only shows the queues unless the operator lets it change them.
+  ADMIN_BOARD_WRITES: z.stringbool().default(false),
   // Names an open API answers besides the loopback ones (its guard against DNS rebinding); unused with API_KEYS.
   ALLOWED_HOSTS: z
     .string()

@@ -128,3 +128,61 @@ describe('DNS rebinding: an API with keys does not look at Host', () => {
     expect((await requestWithHost(svc.baseUrl, 'sandq.example.com', 'GET', '/metrics', basic)).status).toBe(200);
   });
 });
+
+describe('Bull Board is read-only unless ADMIN_BOARD_WRITES', () => {
+  // The API alone: nothing takes jobs, so the one submitted stays queued for the board to act on.
+  const boardEnv = { API_KEYS: `surface:${KEY}`, ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, POOL_SIZE: '0' };
+  const board = (svc: TestService, method: string, path: string) => fetch(`${svc.baseUrl}/admin/queues/api/queues${path}`, { method, headers: basic });
+  const submit = async (svc: TestService) => {
+    const res = await fetch(`${svc.baseUrl}/v1/executions`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify(valid) });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const status = async (svc: TestService, id: string) => (await fetch(`${svc.baseUrl}/v1/executions/${id}`, { headers: bearer })).status;
+
+  describe('by default', () => {
+    let svc: TestService;
+    beforeAll(async () => {
+      svc = await startTestService(boardEnv, 'api');
+    });
+    afterAll(async () => {
+      await svc?.stop();
+    });
+
+    it('shows the queues and refuses to remove a job, clean, retry or pause a queue', async () => {
+      const id = await submit(svc);
+      expect((await board(svc, 'GET', '')).status).toBe(200);
+      for (const path of [`/executions/${id}/clean`, `/executions/${id}/retry`, '/executions/clean/waiting', '/executions/retry/failed', '/executions/pause', '/webhooks/empty']) {
+        expect((await board(svc, 'PUT', path)).status, path).toBe(405);
+      }
+      // Pausing every queue at once skips the read-only ones.
+      await board(svc, 'PUT', '/pause');
+      expect(await status(svc, id)).toBe(200);
+      const { queues } = (await (await board(svc, 'GET', '')).json()) as { queues: { name: string; isPaused: boolean; readOnlyMode: boolean }[] };
+      expect(queues.map((q) => [q.name, q.readOnlyMode, q.isPaused])).toEqual([
+        ['executions', true, false],
+        ['webhooks', true, false],
+      ]);
+    });
+
+    it('still asks for the admin credentials', async () => {
+      expect((await fetch(`${svc.baseUrl}/admin/queues/api/queues`)).status).toBe(401);
+    });
+  });
+
+  describe('with ADMIN_BOARD_WRITES=true', () => {
+    let svc: TestService;
+    beforeAll(async () => {
+      svc = await startTestService({ ...boardEnv, ADMIN_BOARD_WRITES: 'true' }, 'api');
+    });
+    afterAll(async () => {
+      await svc?.stop();
+    });
+
+    it('removes a job when the operator asks', async () => {
+      const id = await submit(svc);
+      expect((await board(svc, 'PUT', `/executions/${id}/clean`)).status).toBe(204);
+      expect(await status(svc, id)).toBe(404);
+    });
+  });
+});
