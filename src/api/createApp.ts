@@ -1,4 +1,3 @@
-import { StreamSlots } from './sse/StreamSlots.js';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import helmet from 'helmet';
@@ -14,6 +13,7 @@ import { AccessPolicy } from './auth/AccessPolicy.js';
 import { requireAdmin } from './auth/requireAdmin.js';
 import { requireApiKey } from './auth/requireApiKey.js';
 import { requireLoopbackHost } from './auth/requireLoopbackHost.js';
+import { HeldRequestSlots } from './backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bullBoard.js';
 import type { ExecutionStore } from './ExecutionStore.js';
@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
       events: deps.events,
       openReader: deps.openEventReader,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
-      slots: new StreamSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY),
+      slots: new HeldRequestSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY),
       closing: deps.closing,
       logger: deps.logger,
     }),
