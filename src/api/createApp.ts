@@ -67,7 +67,15 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(systemRouter(deps.redis, config.QUEUE_PREFIX));
   app.use(docsRouter(openApiDocument({ requestSchema, limits, webhooks, apiKeys: !access.open, admin: access.admin })));
-  app.use(executionsRouter({ store: deps.store, idempotency: deps.idempotency, requestSchema, gate: deps.gate }));
+  app.use(
+    executionsRouter({
+      store: deps.store,
+      idempotency: deps.idempotency,
+      requestSchema,
+      gate: deps.gate,
+      longPolls: new HeldRequestSlots(config.LONG_POLL_MAX, config.LONG_POLL_MAX_PER_KEY),
+    }),
+  );
   app.use(
     executionEventsRouter({
       store: deps.store,

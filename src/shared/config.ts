@@ -76,6 +76,9 @@ export const configSchema = z.object({
   // Each open event stream holds a Redis connection while it waits.
   SSE_MAX_STREAMS: positiveInt.default(1000),
   SSE_MAX_STREAMS_PER_KEY: positiveInt.default(20),
+  // Each open long-poll (?wait=) holds a socket and queue-event listeners for up to a minute.
+  LONG_POLL_MAX: positiveInt.default(1000),
+  LONG_POLL_MAX_PER_KEY: positiveInt.default(100),
 
   TIMEOUT_MS_DEFAULT: positiveInt.default(10_000),
   TIMEOUT_MS_MAX: positiveInt.default(60_000),

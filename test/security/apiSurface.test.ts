@@ -186,3 +186,66 @@ describe('Bull Board is read-only unless ADMIN_BOARD_WRITES', () => {
     });
   });
 });
+
+describe('long-polls are capped per key and per API process', () => {
+  const OTHER_KEY = 'surface-other-key-0123456789';
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  let svc: TestService;
+  const held: AbortController[] = [];
+  beforeAll(async () => {
+    // The API alone: executions stay queued, so a long-poll on one holds its request for the whole wait.
+    svc = await startTestService({ API_KEYS: `surface:${KEY},other:${OTHER_KEY}`, LONG_POLL_MAX_PER_KEY: '2', LONG_POLL_MAX: '3', POOL_SIZE: '0' }, 'api');
+  });
+  afterAll(async () => {
+    for (const controller of held) controller.abort();
+    await svc?.stop();
+  });
+
+  const submit = async (key: string) => {
+    const res = await fetch(`${svc.baseUrl}/v1/executions`, { method: 'POST', headers: { ...as(key), 'content-type': 'application/json' }, body: JSON.stringify(valid) });
+    return ((await res.json()) as { id: string }).id;
+  };
+  /** A long-poll that stays open until aborted; its answer is ignored. */
+  const hold = (key: string, id: string) => {
+    const controller = new AbortController();
+    held.push(controller);
+    fetch(`${svc.baseUrl}/v1/executions/${id}?wait=60`, { headers: as(key), signal: controller.signal }).catch(() => {});
+    return controller;
+  };
+  /** Waits until a one-second long-poll answers `status`: the held ones reach the server in their own time. */
+  const eventuallyAnswered = async (key: string, id: string, status: number) => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const res = await fetch(`${svc.baseUrl}/v1/executions/${id}?wait=1`, { headers: as(key) });
+      if (res.status === status || Date.now() > deadline) return res;
+    }
+  };
+
+  it('answers 429 with Retry-After past the cap of the key, then past that of the process, and frees a slot when a long-poll ends', async () => {
+    const mine = await submit(KEY);
+    const theirs = await submit(OTHER_KEY);
+    const first = hold(KEY, mine);
+    hold(KEY, mine);
+    const refused = await eventuallyAnswered(KEY, mine, 429);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    const problem = (await refused.json()) as { type: string; detail: string };
+    expect(problem.type).toBe('urn:sandq:problem:too-many-long-polls');
+    expect(problem.detail).toContain('long-poll');
+
+    // Reading without waiting needs no slot.
+    expect((await fetch(`${svc.baseUrl}/v1/executions/${mine}`, { headers: as(KEY) })).status).toBe(200);
+    // Nor does waiting for one that is final already: it is answered at once.
+    const cancelled = await submit(KEY);
+    expect((await fetch(`${svc.baseUrl}/v1/executions/${cancelled}`, { method: 'DELETE', headers: as(KEY) })).status).toBe(202);
+    expect((await fetch(`${svc.baseUrl}/v1/executions/${cancelled}?wait=60`, { headers: as(KEY) })).status).toBe(200);
+
+    // The other key has its own two, but the process holds three at most.
+    hold(OTHER_KEY, theirs);
+    expect((await eventuallyAnswered(OTHER_KEY, theirs, 429)).status).toBe(429);
+
+    first.abort();
+    expect((await eventuallyAnswered(KEY, mine, 200)).status).toBe(200);
+  });
+});

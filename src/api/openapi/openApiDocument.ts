@@ -172,7 +172,14 @@ export function openApiDocument(options: OpenApiOptions): Json {
         summary: 'Read an execution, optionally waiting for it to finish',
         ...secured,
         parameters: queryParameters(getQuerySchema),
-        responses: { 200: { description: 'The execution.', content: json(ref('Execution')) }, 400: problem('`wait` is not valid.'), ...auth, 404: notFound, 503: unavailable },
+        responses: {
+          200: { description: 'The execution.', content: json(ref('Execution')) },
+          400: problem('`wait` is not valid.'),
+          ...auth,
+          404: notFound,
+          429: problem('With `wait`, on an execution not final yet: this API key (or this API process) holds LONG_POLL_MAX_PER_KEY (LONG_POLL_MAX) long-polls already.', true),
+          503: unavailable,
+        },
       },
       delete: {
         operationId: 'cancelExecution',

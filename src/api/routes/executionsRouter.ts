@@ -1,9 +1,10 @@
 import { Router, type Request, type Response } from 'express';
-import type { ExecutionView } from '../../shared/contract/execution.js';
+import { type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
 import type { ExecutionRequest, executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import { newExecutionId } from '../../shared/ids.js';
 import { apiMetrics } from '../apiMetrics.js';
 import { ownerOf } from '../auth/requireApiKey.js';
+import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
 import { ProblemError } from '../errors/ProblemError.js';
 import { ExecutionIndex } from '../ExecutionIndex.js';
@@ -15,6 +16,8 @@ import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema } from '.
 
 /** A replay may arrive while the first request is still adding its execution. */
 const REPLAY_WAIT_MS = 2000;
+/** Long enough for a few of the key's long-polls to end, short against their 60 s. */
+const LONG_POLL_RETRY_AFTER_SECONDS = 5;
 
 export interface ExecutionsRouterDeps {
   store: ExecutionStore;
@@ -22,6 +25,8 @@ export interface ExecutionsRouterDeps {
   /** Built once from the operator's limits and webhook policy; the OpenAPI document shows the same one. */
   requestSchema: ReturnType<typeof executionRequestSchema>;
   gate: SubmissionGate;
+  /** Open long-polls (`?wait=`), per key and in all. */
+  longPolls: HeldRequestSlots;
 }
 
 /** A JSON body is required; anything else is answered before validation. */
@@ -59,7 +64,7 @@ function accepted(res: Response, execution: ExecutionView): void {
 }
 
 export function executionsRouter(deps: ExecutionsRouterDeps): Router {
-  const { store, idempotency, requestSchema, gate } = deps;
+  const { store, idempotency, requestSchema, gate, longPolls } = deps;
   const router = Router();
 
   /** Queues executions (together, atomically) if the gate lets all of them through, and counts them. */
@@ -172,9 +177,28 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const clientGone = new AbortController();
     res.on('close', () => clientGone.abort());
     const owner = ownerOf(res);
-    const execution = waitMs > 0 ? await store.waitForFinal(id, owner, waitMs, clientGone.signal) : await store.get(id, owner);
+    const execution = await store.get(id, owner);
     if (!execution) throw executionNotFound(id);
-    res.json(execution);
+    // Only a request that will really wait takes a slot.
+    if (waitMs === 0 || isFinalStatus(execution.status)) return res.json(execution);
+    const release = longPolls.take(owner);
+    if (!release) {
+      throw new ProblemError(
+        429,
+        'Too many long-polls',
+        'This key (or this API process) holds as many open long-polls as it may; retry after Retry-After, or follow the execution with its event stream or a webhook.',
+        undefined,
+        { 'Retry-After': String(LONG_POLL_RETRY_AFTER_SECONDS) },
+        'too-many-long-polls',
+      );
+    }
+    try {
+      const final = await store.waitForFinal(id, owner, waitMs, clientGone.signal);
+      if (!final) throw executionNotFound(id);
+      res.json(final);
+    } finally {
+      release();
+    }
   });
 
   /** 202 when this call cancelled it, 200 when it was cancelled already, 409 when it ended otherwise. */
