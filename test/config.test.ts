@@ -13,6 +13,11 @@ describe('loadConfig', () => {
       RESULT_TTL_SECONDS: 86400,
       TIMEOUT_MS_DEFAULT: 10000,
       TIMEOUT_MS_MAX: 60000,
+      MAX_STORED_BYTES_PER_KEY: 1073741824,
+      MAX_QUEUED_PER_KEY: 1000,
+      LONG_POLL_MAX: 1000,
+      LONG_POLL_MAX_PER_KEY: 100,
+      ADMIN_BOARD_WRITES: false,
     });
     expect(config.REDIS_URL).toBeUndefined();
   });

@@ -49,9 +49,12 @@ export const configSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.string().regex(HOST_NAME, 'use host names or addresses without a port, IPv6 in brackets, separated by commas'))),
-  // Backpressure: 0 turns either off.
+  // Backpressure: 0 turns any of these off.
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
   MAX_QUEUE_DEPTH: nonNegativeInt.default(10_000),
+  // What one key may keep in Redis: requests and results for RESULT_TTL_SECONDS, and executions waiting for a worker.
+  MAX_STORED_BYTES_PER_KEY: nonNegativeInt.default(1024 * 1024 * 1024),
+  MAX_QUEUED_PER_KEY: nonNegativeInt.default(1000),
   // Shutdown and recovery of workers.
   SHUTDOWN_GRACE_MS: nonNegativeInt.default(60_000),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),

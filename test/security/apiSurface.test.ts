@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService } from '../../src/cli/startCommand.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
 /**
@@ -247,5 +249,137 @@ describe('long-polls are capped per key and per API process', () => {
 
     first.abort();
     expect((await eventuallyAnswered(KEY, mine, 200)).status).toBe(200);
+  });
+});
+
+describe('storage fill: one key cannot fill Redis', () => {
+  const FILLER_KEY = 'surface-filler-key-0123456789';
+  const as = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+  const MAX_STORED = 200_000;
+  /** A job whose request is about `bytes` long: its code is a comment. */
+  const padded = (bytes: number) => ({ language: 'bash', code: `true # ${'x'.repeat(bytes)}` });
+  const submit = (key: string, body: unknown) => fetch(`${svc.baseUrl}/v1/executions`, { method: 'POST', headers: as(key), body: JSON.stringify(body) });
+  const storedBytes = async (owner: string) => {
+    const text = await (await fetch(`${svc.baseUrl}/metrics`, { headers: basic })).text();
+    const line = text.split('\n').find((l) => l.startsWith(`sandq_stored_bytes{owner="${owner}"}`));
+    return line === undefined ? undefined : Number(line.split(' ')[1]);
+  };
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({
+      API_KEYS: `surface:${KEY},filler:${FILLER_KEY}`,
+      ADMIN_USER: ADMIN.user,
+      ADMIN_PASSWORD: ADMIN.password,
+      MAX_STORED_BYTES_PER_KEY: String(MAX_STORED),
+      MAX_QUEUED_PER_KEY: '2',
+      RATE_LIMIT_PER_MINUTE: '0',
+      POOL_SIZE: '0',
+      WORKER_CONCURRENCY: '1',
+      SANDBOX_WORK_ROOT: '/tmp/sq-test-api-surface',
+      SANDBOX_UID_BASE: '2280000',
+      SANDBOX_UID_COUNT: '100',
+    });
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('answers 507 once the requests a key stores reach MAX_STORED_BYTES_PER_KEY, and shows the bytes in /metrics', async () => {
+    const answers: Response[] = [];
+    // Sequentially, each waiting for its predecessor's start: the queued cap is not what stops them here.
+    for (let i = 0; i < 10; i++) {
+      const res = await submit(FILLER_KEY, padded(40_000));
+      answers.push(res);
+      if (res.status !== 202) break;
+      const { id } = (await res.json()) as { id: string };
+      await fetch(`${svc.baseUrl}/v1/executions/${id}?wait=30`, { headers: as(FILLER_KEY) });
+    }
+    const refused = answers.at(-1)!;
+    expect(answers.slice(0, -1).every((res) => res.status === 202)).toBe(true);
+    expect(answers.length - 1).toBeLessThanOrEqual(MAX_STORED / 40_000);
+    expect(refused.status).toBe(507);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await refused.json()) as { type: string; detail: string };
+    expect(problem.type).toBe('urn:sandq:problem:storage-quota-exceeded');
+    expect(problem.detail).toContain('MAX_STORED_BYTES_PER_KEY');
+    // A batch is refused whole, and another key keeps its own budget.
+    expect((await fetch(`${svc.baseUrl}/v1/executions/batch`, { method: 'POST', headers: as(FILLER_KEY), body: JSON.stringify({ executions: [valid, padded(40_000)] }) })).status).toBe(507);
+    expect((await submit(KEY, valid)).status).toBe(202);
+
+    const counted = await storedBytes('filler');
+    expect(counted).toBeGreaterThanOrEqual((answers.length - 1) * 40_000);
+    expect(counted).toBeLessThanOrEqual(MAX_STORED);
+  });
+
+  it('counts results too: a job that prints a lot uses up its key\'s budget once it is final', async () => {
+    const before = (await storedBytes('surface')) ?? 0;
+    const res = await submit(KEY, { language: 'bash', code: "head -c 150000 /dev/zero | tr '\\0' a" });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const done = (await (await fetch(`${svc.baseUrl}/v1/executions/${id}?wait=30`, { headers: as(KEY) })).json()) as { status: string };
+    expect(done.status).toBe('succeeded');
+    expect((await storedBytes('surface'))! - before).toBeGreaterThanOrEqual(150_000);
+    expect((await submit(KEY, padded(60_000))).status).toBe(507);
+  });
+});
+
+describe('queue fill: one key cannot keep more than MAX_QUEUED_PER_KEY executions waiting', () => {
+  const OTHER_KEY = 'surface-other-key-0123456789';
+  const as = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+  let svc: TestService;
+  let second: Awaited<ReturnType<typeof startService>>;
+  let secondUrl: string;
+  beforeAll(async () => {
+    // The API alone: nothing starts the executions, so they stay queued.
+    svc = await startTestService(
+      { API_KEYS: `surface:${KEY},other:${OTHER_KEY}`, ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password, ADMIN_BOARD_WRITES: 'true', MAX_QUEUED_PER_KEY: '3', RATE_LIMIT_PER_MINUTE: '0', POOL_SIZE: '0' },
+      'api',
+    );
+    // A second API instance on the same Redis: the cap is the deployment's, not the process's.
+    second = await startService('api', svc.config, createLogger('silent'));
+    secondUrl = `http://127.0.0.1:${second.api!.port}`;
+  });
+  afterAll(async () => {
+    await second?.stop();
+    await svc?.stop();
+  });
+
+  const submit = (baseUrl: string, key: string) => fetch(`${baseUrl}/v1/executions`, { method: 'POST', headers: as(key), body: JSON.stringify(valid) });
+
+  it('answers 429 with Retry-After past the cap, on any instance, and admits again when one leaves the queue', async () => {
+    const ids: string[] = [];
+    for (const baseUrl of [svc.baseUrl, secondUrl, svc.baseUrl]) {
+      const res = await submit(baseUrl, KEY);
+      expect(res.status).toBe(202);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    for (const baseUrl of [svc.baseUrl, secondUrl]) {
+      const refused = await submit(baseUrl, KEY);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      const problem = (await refused.json()) as { type: string; detail: string };
+      expect(problem.type).toBe('urn:sandq:problem:too-many-queued-executions');
+      expect(problem.detail).toContain('MAX_QUEUED_PER_KEY');
+    }
+    expect((await submit(svc.baseUrl, OTHER_KEY)).status).toBe(202);
+
+    // Cancelled in the queue: its place is free.
+    expect((await fetch(`${svc.baseUrl}/v1/executions/${ids[0]}`, { method: 'DELETE', headers: as(KEY) })).status).toBe(202);
+    const next = await submit(secondUrl, KEY);
+    expect(next.status).toBe(202);
+    expect((await submit(svc.baseUrl, KEY)).status).toBe(429);
+
+    // Removed behind the API's back (Bull Board): the stale entry is noticed at the cap.
+    expect((await fetch(`${svc.baseUrl}/admin/queues/api/queues/executions/${ids[1]}/clean`, { method: 'PUT', headers: basic })).status).toBe(204);
+    expect((await submit(svc.baseUrl, KEY)).status).toBe(202);
+    expect((await submit(svc.baseUrl, KEY)).status).toBe(429);
+  });
+
+  it('refuses a batch that does not fit whole', async () => {
+    const res = await fetch(`${svc.baseUrl}/v1/executions/batch`, { method: 'POST', headers: as(OTHER_KEY), body: JSON.stringify({ executions: [valid, valid, valid] }) });
+    expect(res.status).toBe(429);
+    const fits = await fetch(`${svc.baseUrl}/v1/executions/batch`, { method: 'POST', headers: as(OTHER_KEY), body: JSON.stringify({ executions: [valid, valid] }) });
+    expect(fits.status).toBe(200);
   });
 });

@@ -1,14 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
-import type { ExecutionRequest, executionRequestSchema } from '../../shared/contract/executionRequest.js';
+import type { executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import { newExecutionId } from '../../shared/ids.js';
+import { OwnerStorage } from '../../shared/OwnerStorage.js';
 import { apiMetrics } from '../apiMetrics.js';
 import { ownerOf } from '../auth/requireApiKey.js';
 import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
 import { ProblemError } from '../errors/ProblemError.js';
 import { ExecutionIndex } from '../ExecutionIndex.js';
-import type { ExecutionStore } from '../ExecutionStore.js';
+import type { ExecutionStore, Submission } from '../ExecutionStore.js';
 import { bodyHash, type IdempotencyKeys } from '../IdempotencyKeys.js';
 import { problemBody, validationProblem } from '../problemDetails.js';
 import { executionIdParam, executionNotFound } from './executionIdParam.js';
@@ -68,16 +69,16 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
   const router = Router();
 
   /** Queues executions (together, atomically) if the gate lets all of them through, and counts them. */
-  async function queue(owner: string, requests: ExecutionRequest[], id?: string): Promise<ExecutionView[]> {
-    await gate.admit(owner, requests.length);
+  async function queue(owner: string, submissions: Submission[]): Promise<ExecutionView[]> {
+    const admission = await gate.admit(owner, submissions.map(({ id, request }) => ({ id, bytes: OwnerStorage.requestBytes(request) })));
     let executions: ExecutionView[];
     try {
-      executions = id === undefined ? await store.submitMany(owner, requests) : [await store.submit(owner, requests[0]!, id)];
+      executions = submissions.length === 1 ? [await store.submit(owner, submissions[0]!)] : await store.submitMany(owner, submissions);
     } catch (error) {
-      gate.notQueued(requests.length);
+      await gate.notQueued(admission).catch(() => {});
       throw error;
     }
-    gate.queued(requests.length);
+    gate.queued(admission);
     for (const execution of executions) apiMetrics.submitted.inc({ language: execution.language, owner });
     return executions;
   }
@@ -104,7 +105,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (!parsed.success) throw validationProblem(parsed.error);
     const key = idempotencyKeyOf(req);
     const id = newExecutionId();
-    if (key === undefined) return accepted(res, (await queue(owner, [parsed.data], id))[0]!);
+    if (key === undefined) return accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
 
     const hash = bodyHash(body);
     // Scoped per owner (API key name): one key's Idempotency-Key never replays another's execution.
@@ -127,7 +128,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
       throw new ProblemError(409, 'Idempotency-Key reused', `Idempotency-Key: ${message}; use a new key for a new execution.`, [{ path: 'Idempotency-Key', message }]);
     }
     try {
-      accepted(res, (await queue(owner, [parsed.data], id))[0]!);
+      accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
     } catch (error) {
       await idempotency.release(owner, key, hash, id).catch(() => {});
       throw error;
@@ -152,7 +153,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (!envelope.success) throw validationProblem(envelope.error);
     const parsed = envelope.data.executions.map((item) => requestSchema.safeParse(item));
     const valid = parsed.flatMap((result, index) => (result.success ? [{ index, request: result.data }] : []));
-    const executions = valid.length > 0 ? await queue(owner, valid.map((v) => v.request)) : [];
+    const executions = valid.length > 0 ? await queue(owner, valid.map((v) => ({ id: newExecutionId(), request: v.request }))) : [];
     const items: unknown[] = parsed.map((result, index) =>
       result.success ? undefined : { error: problemBody(validationProblem(result.error, ['executions', index])) },
     );
