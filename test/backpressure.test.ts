@@ -152,7 +152,7 @@ describe('QUEUE_PREFIX with a Redis Cluster hash tag', () => {
       const all = await client.keys('*');
       expect(all.length).toBeGreaterThan(10);
       // Each kind of key we write is among them.
-      for (const part of [':executions:', ':sandq:index:', ':sandq:ratelimit:', ':sandq:idempotency:', ':sandq:events:', ':sandq:cancel:', ':sandq:workers:']) {
+      for (const part of [':executions:', ':sandq:index:', ':sandq:stored:', ':sandq:ratelimit:', ':sandq:idempotency:', ':sandq:events:', ':sandq:cancel:', ':sandq:workers:']) {
         expect(all.some((key) => key.includes(part)), part).toBe(true);
       }
       expect(all.filter((key) => !key.startsWith(`${PREFIX}:`))).toEqual([]);

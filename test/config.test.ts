@@ -13,6 +13,11 @@ describe('loadConfig', () => {
       RESULT_TTL_SECONDS: 86400,
       TIMEOUT_MS_DEFAULT: 10000,
       TIMEOUT_MS_MAX: 60000,
+      MAX_STORED_BYTES_PER_KEY: 1073741824,
+      MAX_QUEUED_PER_KEY: 1000,
+      LONG_POLL_MAX: 1000,
+      LONG_POLL_MAX_PER_KEY: 100,
+      ADMIN_BOARD_WRITES: false,
     });
     expect(config.REDIS_URL).toBeUndefined();
   });
@@ -36,6 +41,8 @@ describe('loadConfig', () => {
     ['QUEUE_PREFIX', 'a:b'],
     ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
     ['WEBHOOK_ATTEMPTS', '0'],
+    ['ALLOWED_HOSTS', 'sandq.example.com:3000'],
+    ['ALLOWED_HOSTS', 'http://sandq.example.com'],
   ])('names %s when it is %j', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -53,6 +60,11 @@ describe('loadConfig', () => {
     expect(totalMs / 60_000).toBeLessThan(70);
     expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' }).WEBHOOK_ALLOW_PRIVATE).toBe(true);
     expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'false' }).WEBHOOK_ALLOW_PRIVATE).toBe(false);
+  });
+
+  it('reads ALLOWED_HOSTS as lower-case names', () => {
+    expect(loadConfig({}).ALLOWED_HOSTS).toEqual([]);
+    expect(loadConfig({ ALLOWED_HOSTS: ' Sandq.Internal ,box-7,[::2]' }).ALLOWED_HOSTS).toEqual(['sandq.internal', 'box-7', '[::2]']);
   });
 
   it('names a bad WEBHOOK_SECRET without repeating it', () => {

@@ -48,6 +48,14 @@ describe('GET /openapi.json', () => {
     for (const name of ['ExecutionRequest', 'BatchRequest', 'Execution', 'Problem', 'ExecutionPage', 'BatchResult']) expect(schema(name), name).toBeTypeOf('function');
   });
 
+  it('documents the 421 an open API answers to a Host that is not a loopback name, on every operation', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item as Record<string, { responses?: Record<string, unknown> }>)) {
+        if (method !== 'parameters') expect(operation.responses?.[421], `${method} ${path}`).toBeDefined();
+      }
+    }
+  });
+
   it("carries the operator's maximums from the configuration", () => {
     const limits = (doc.components.schemas.ExecutionRequest as { properties: { limits: { properties: Record<string, { maximum?: number }> } } }).properties.limits.properties;
     expect(limits.timeoutMs?.maximum).toBe(30000);

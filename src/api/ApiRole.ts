@@ -10,6 +10,8 @@ import { ExecutionRecords } from '../shared/ExecutionRecords.js';
 import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
 import { collectProcessMetrics } from '../shared/metrics.js';
+import { OPEN_OWNER } from '../shared/owner.js';
+import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
 import { sandqKeys } from '../shared/redisKeys.js';
@@ -19,6 +21,7 @@ import { answerClientError } from './answerClientError.js';
 import { AccessPolicy } from './auth/AccessPolicy.js';
 import { QueueDepthGuard } from './backpressure/QueueDepthGuard.js';
 import { SubmissionGate } from './backpressure/SubmissionGate.js';
+import { StorageQuota } from './backpressure/StorageQuota.js';
 import { SubmissionRateLimiter } from './backpressure/SubmissionRateLimiter.js';
 import { createApp } from './createApp.js';
 import { ExecutionIndex } from './ExecutionIndex.js';
@@ -72,6 +75,7 @@ export class ApiRole {
     const ttl = config.RESULT_TTL_SECONDS;
     const events = new ExecutionEvents(redis, keys, ttl);
     const records = new ExecutionRecords(queue, redis, keys, new WebhookDeliveries(redis, keys, ttl), ttl);
+    const storage = new OwnerStorage(redis, keys, ttl, queue.toKey(''));
     const store = new ExecutionStore({
       queue,
       queueEvents,
@@ -80,6 +84,7 @@ export class ApiRole {
       index: new ExecutionIndex(redis, keys.index, ttl),
       cancels: new CancelRequests(redis, keys, ttl),
       notifier: new FinalStateNotifier(webhooks, events, config),
+      storage,
       redis,
     });
     queueEvents.on('failed', ({ jobId }) => {
@@ -97,6 +102,7 @@ export class ApiRole {
       gate: new SubmissionGate(
         config.MAX_QUEUE_DEPTH > 0 ? new QueueDepthGuard(queue as Queue, config.MAX_QUEUE_DEPTH) : undefined,
         config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, keys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
+        new StorageQuota(storage, { maxStoredBytes: config.MAX_STORED_BYTES_PER_KEY, maxQueued: config.MAX_QUEUED_PER_KEY }),
       ),
       openEventReader: async () => {
         // Its reads block for up to a heartbeat: no command timeout on this one.
@@ -123,7 +129,9 @@ export class ApiRole {
     });
     const { address, port } = server.address() as AddressInfo;
     logger.info({ url: `http://${address.includes(':') ? `[${address}]` : address}:${port}` }, 'api listening');
-    const unwatchQueues = watchQueues({ queues: [queue as Queue, webhooks as Queue], redis, queuePrefix: prefix });
+    // Every owner there can be: the names of API_KEYS, or the one of an open API.
+    const owners = config.API_KEYS ? [...new Set(config.API_KEYS.map((entry) => entry.name))] : [OPEN_OWNER];
+    const unwatchQueues = watchQueues({ queues: [queue as Queue, webhooks as Queue], redis, queuePrefix: prefix, storage, owners });
     return new ApiRole(server, [queue as Queue, webhooks as Queue], queueEvents, redis, eventsRedis, shutdown, unwatchQueues, logger);
   }
 

@@ -9,7 +9,7 @@ import { executionMetrics } from '../shared/executionMetrics.js';
 import type { ExecutionRecords } from '../shared/ExecutionRecords.js';
 import { toExecutionView } from '../shared/executionView.js';
 import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
-import { newExecutionId } from '../shared/ids.js';
+import type { OwnerStorage } from '../shared/OwnerStorage.js';
 import { type ExecutionJobData, executionJobOptions } from '../shared/queues.js';
 import type { ExecutionIndex } from './ExecutionIndex.js';
 
@@ -24,8 +24,16 @@ export interface ExecutionStoreDeps {
   index: ExecutionIndex;
   cancels: CancelRequests;
   notifier: FinalStateNotifier;
+  /** Takes an execution cancelled in the queue off its owner's queued set. */
+  storage: OwnerStorage;
   /** The API's Redis connection: a long-poll ends (and answers 503) when it drops. */
   redis: Redis;
+}
+
+/** A request and the id it will be queued under. */
+export interface Submission {
+  id: string;
+  request: ExecutionRequest;
 }
 
 export type CancelResult =
@@ -63,19 +71,19 @@ const MAX_SCANNED_PER_PAGE = 1000;
 export class ExecutionStore {
   constructor(private readonly deps: ExecutionStoreDeps) {}
 
-  async submit(owner: string, request: ExecutionRequest, id = newExecutionId()): Promise<ExecutionView> {
+  async submit(owner: string, { id, request }: Submission): Promise<ExecutionView> {
     const job = await this.deps.queue.add('execute', this.jobData(owner, request), executionJobOptions(this.deps.config, id, request.priority));
     await this.deps.index.add(owner, [{ id, createdAt: job.timestamp }]);
     return toExecutionView(job, 'waiting');
   }
 
   /** Adds every request in one MULTI (BullMQ's addBulk): all of them are queued, or none. */
-  async submitMany(owner: string, requests: ExecutionRequest[]): Promise<ExecutionView[]> {
+  async submitMany(owner: string, submissions: Submission[]): Promise<ExecutionView[]> {
     const jobs = await this.deps.queue.addBulk(
-      requests.map((request) => ({
+      submissions.map(({ id, request }) => ({
         name: 'execute',
         data: this.jobData(owner, request),
-        opts: executionJobOptions(this.deps.config, newExecutionId(), request.priority),
+        opts: executionJobOptions(this.deps.config, id, request.priority),
       })),
     );
     await this.deps.index.add(owner, jobs.map((job) => ({ id: String(job.id), createdAt: job.timestamp })));
@@ -203,6 +211,7 @@ export class ExecutionStore {
       }
       // Gone already: a concurrent cancel removed it.
     }
+    await this.deps.storage.leftQueue(owner, id);
     await notifier.finished(id, job.data.request, 'cancelled');
     executionMetrics.finished.inc({ language: job.data.request.language, status: 'cancelled' });
     return true;

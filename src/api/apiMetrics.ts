@@ -11,7 +11,7 @@ export const apiMetrics = {
   }),
   rejected: new Counter({
     name: 'sandq_submissions_rejected_total',
-    help: 'Executions refused by backpressure: rate_limited (429) or queue_full (503), by owner',
+    help: 'Executions refused by backpressure: rate_limited (429), too_many_queued (429), storage_full (507) or queue_full (503), by owner',
     labelNames: ['reason', 'owner'] as const,
     registers: [metricsRegistry],
   }),

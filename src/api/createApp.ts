@@ -1,4 +1,3 @@
-import { StreamSlots } from './sse/StreamSlots.js';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import helmet from 'helmet';
@@ -13,6 +12,8 @@ import { metricsRegistry } from '../shared/metrics.js';
 import { AccessPolicy } from './auth/AccessPolicy.js';
 import { requireAdmin } from './auth/requireAdmin.js';
 import { requireApiKey } from './auth/requireApiKey.js';
+import { requireLoopbackHost } from './auth/requireLoopbackHost.js';
+import { HeldRequestSlots } from './backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bullBoard.js';
 import type { ExecutionStore } from './ExecutionStore.js';
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps): Express {
   // helmet's defaults, except upgrade-insecure-requests: the API is often reached over plain
   // HTTP on a private network, where the upgrade would break the docs page and Bull Board.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // With keys, every route but the public ones asks for a credential that a rebinding page cannot send.
+  if (access.open) app.use(requireLoopbackHost(config.ALLOWED_HOSTS));
   // The key is checked before the body is read: no parsing for strangers.
   app.use('/v1', requireApiKey(config.API_KEYS));
   app.use(express.json({ limit: config.MAX_REQUEST_BYTES, strict: false, type: ['application/json', 'application/*+json'] }));
@@ -66,14 +69,22 @@ export function createApp(deps: AppDeps): Express {
   const isAdmin = (req: Request) => access.admin === 'open' || (adminCredentials?.accepts(req.get('authorization')) ?? false);
   app.use(systemRouter(deps.redis, config.QUEUE_PREFIX, isAdmin));
   app.use(docsRouter(openApiDocument({ requestSchema, limits, webhooks, apiKeys: !access.open, admin: access.admin })));
-  app.use(executionsRouter({ store: deps.store, idempotency: deps.idempotency, requestSchema, gate: deps.gate }));
+  app.use(
+    executionsRouter({
+      store: deps.store,
+      idempotency: deps.idempotency,
+      requestSchema,
+      gate: deps.gate,
+      longPolls: new HeldRequestSlots(config.LONG_POLL_MAX, config.LONG_POLL_MAX_PER_KEY),
+    }),
+  );
   app.use(
     executionEventsRouter({
       store: deps.store,
       events: deps.events,
       openReader: deps.openEventReader,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
-      slots: new StreamSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY),
+      slots: new HeldRequestSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY),
       closing: deps.closing,
       logger: deps.logger,
     }),
@@ -83,7 +94,7 @@ export function createApp(deps: AppDeps): Express {
     app.get('/metrics', admin, async (_req, res) => {
       res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
     });
-    app.use(BULL_BOARD_PATH, admin, bullBoardRouter(deps.queues));
+    app.use(BULL_BOARD_PATH, admin, bullBoardRouter(deps.queues, { writable: config.ADMIN_BOARD_WRITES }));
   }
 
   app.use(notFoundHandler);

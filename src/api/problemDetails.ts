@@ -12,6 +12,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   409: 'conflict',
   413: 'payload-too-large',
   415: 'unsupported-media-type',
+  421: 'misdirected-request',
   429: 'too-many-requests',
   503: 'service-unavailable',
 };
@@ -19,7 +20,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
 /** The RFC 9457 document of a problem; also what a batch item that was refused carries. */
 export function problemBody(problem: ProblemError): Record<string, unknown> {
   return {
-    type: `urn:sandq:problem:${TYPE_BY_STATUS[problem.status] ?? 'error'}`,
+    type: `urn:sandq:problem:${problem.type ?? TYPE_BY_STATUS[problem.status] ?? 'error'}`,
     title: problem.title,
     status: problem.status,
     ...(problem.detail ? { detail: problem.detail } : {}),

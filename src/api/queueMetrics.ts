@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import { metricsRegistry } from '../shared/metrics.js';
+import type { OwnerStorage } from '../shared/OwnerStorage.js';
 import { listWorkers } from '../shared/workerRegistry.js';
 
 /** What an API instance reads on each scrape. */
@@ -9,6 +10,9 @@ export interface QueueMetricsSource {
   queues: Queue[];
   redis: Redis;
   queuePrefix: string;
+  storage: OwnerStorage;
+  /** The owners whose stored bytes are reported. */
+  owners: readonly string[];
 }
 
 const STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'waiting-children'] as const;
@@ -66,10 +70,25 @@ const liveWorkers = new Gauge({
   },
 });
 
+const storedBytes = new Gauge({
+  name: 'sandq_stored_bytes',
+  help: "Bytes of requests and results each owner (API key name) keeps in Redis, as counted against MAX_STORED_BYTES_PER_KEY (an upper bound), read on scrape",
+  labelNames: ['owner'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    const results = await Promise.allSettled([...sources].map((source) => source.storage.storedBytes(source.owners)));
+    this.reset();
+    for (const result of results) {
+      if (result.status !== 'fulfilled') continue;
+      for (const [owner, bytes] of result.value) this.set({ owner }, bytes);
+    }
+  },
+});
+
 /** Reports `source` on scrapes until the returned function is called. */
 export function watchQueues(source: QueueMetricsSource): () => void {
   sources.add(source);
   return () => sources.delete(source);
 }
 
-export const queueMetrics = { queueJobs, redisUp, liveWorkers };
+export const queueMetrics = { queueJobs, redisUp, liveWorkers, storedBytes };

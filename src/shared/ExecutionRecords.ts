@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ExecutionOutcome, ExecutionView } from './contract/execution.js';
 import { toExecutionView } from './executionView.js';
 import { OPEN_OWNER } from './owner.js';
-import type { ExecutionJobData } from './queues.js';
+import { type ExecutionJobData, ownerOfJob } from './queues.js';
 import type { SandqKeys } from './redisKeys.js';
 import { type WebhookDeliveries, webhookView } from './WebhookDeliveries.js';
 
@@ -42,7 +42,7 @@ export class ExecutionRecords {
     const job = await this.queue.getJob(executionId);
     if (job) {
       const delivery = job.data.request.webhook ? await this.deliveries.read(executionId) : undefined;
-      return { owner: job.data.owner ?? OPEN_OWNER, view: toExecutionView(job, state, delivery) };
+      return { owner: ownerOfJob(job.data), view: toExecutionView(job, state, delivery) };
     }
     const stored = await this.redis.get(this.keys.cancelled(executionId));
     if (!stored) return undefined;

@@ -9,6 +9,9 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 
+/** A host name or address as a Host header carries it, without the port; IPv6 in brackets. */
+const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)$/;
+
 /** `name:key,…`, parsed and hashed at once: the keys themselves are not kept in the config. */
 const apiKeys = z.string().transform((value, ctx) => {
   try {
@@ -38,9 +41,20 @@ export const configSchema = z.object({
   API_KEYS: apiKeys.optional(),
   ADMIN_USER: z.string().min(1).max(128).regex(/^[^:]+$/, 'must not contain ":"').optional(),
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').max(1024).optional(),
-  // Backpressure: 0 turns either off.
+  // Bull Board only shows the queues unless the operator lets it change them.
+  ADMIN_BOARD_WRITES: z.stringbool().default(false),
+  // Names an open API answers besides the loopback ones (its guard against DNS rebinding); unused with API_KEYS.
+  ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(HOST_NAME, 'use host names or addresses without a port, IPv6 in brackets, separated by commas'))),
+  // Backpressure: 0 turns any of these off.
   RATE_LIMIT_PER_MINUTE: nonNegativeInt.default(600),
   MAX_QUEUE_DEPTH: nonNegativeInt.default(10_000),
+  // What one key may keep in Redis: requests and results for RESULT_TTL_SECONDS, and executions waiting for a worker.
+  MAX_STORED_BYTES_PER_KEY: nonNegativeInt.default(1024 * 1024 * 1024),
+  MAX_QUEUED_PER_KEY: nonNegativeInt.default(1000),
   // Shutdown and recovery of workers.
   SHUTDOWN_GRACE_MS: nonNegativeInt.default(60_000),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
@@ -65,6 +79,9 @@ export const configSchema = z.object({
   // Each open event stream holds a Redis connection while it waits.
   SSE_MAX_STREAMS: positiveInt.default(1000),
   SSE_MAX_STREAMS_PER_KEY: positiveInt.default(20),
+  // Each open long-poll (?wait=) holds a socket and queue-event listeners for up to a minute.
+  LONG_POLL_MAX: positiveInt.default(1000),
+  LONG_POLL_MAX_PER_KEY: positiveInt.default(100),
 
   TIMEOUT_MS_DEFAULT: positiveInt.default(10_000),
   TIMEOUT_MS_MAX: positiveInt.default(60_000),

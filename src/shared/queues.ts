@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Config } from './config.js';
 import type { ExecutionRequest } from './contract/executionRequest.js';
+import { OPEN_OWNER } from './owner.js';
 
 export const EXECUTIONS_QUEUE = 'executions';
 
@@ -10,6 +11,11 @@ export interface ExecutionJobData {
   provider: string;
   /** The API key name that submitted it; only that key sees it. Absent on jobs from before owners (OPEN_OWNER). */
   owner?: string;
+}
+
+/** Whose execution a job is. */
+export function ownerOfJob(data: ExecutionJobData): string {
+  return data.owner ?? OPEN_OWNER;
 }
 
 /**

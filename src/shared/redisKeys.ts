@@ -21,6 +21,10 @@ export function sandqKeys(queuePrefix: string) {
     idempotency: (scope: string, keyHash: string) => `${base}:idempotency:${scope}:${keyHash}`,
     /** Sorted set of one owner's executions by creation time, for listing. */
     index: (owner: string) => `${base}:index:${owner}`,
+    /** Hash of one owner's stored bytes by time bucket (see OwnerStorage). */
+    storedBytes: (owner: string) => `${base}:stored:${owner}`,
+    /** Sorted set of one owner's executions waiting for a worker, by submission time. */
+    queued: (owner: string) => `${base}:queued:${owner}`,
     /** Prefix of the per-owner submission rate counters (rate-limiter-flexible adds `:<owner>`). */
     rateLimit: `${base}:ratelimit`,
     /** Prefix of the live worker announcements (see workerRegistry). */

@@ -5,7 +5,8 @@ import type { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import { executionMetrics } from '../shared/executionMetrics.js';
 import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
-import type { ExecutionJobData } from '../shared/queues.js';
+import type { OwnerStorage } from '../shared/OwnerStorage.js';
+import { type ExecutionJobData, ownerOfJob } from '../shared/queues.js';
 import type { LiveOutput } from './LiveOutput.js';
 import type { OutputStream } from './sandbox/SandboxProvider.js';
 import { workerMetrics } from './workerMetrics.js';
@@ -18,6 +19,8 @@ export interface LifecycleDeps {
   events: ExecutionEvents;
   output: LiveOutput;
   notifier: FinalStateNotifier;
+  /** Each owner's queued executions and stored bytes. */
+  storage: OwnerStorage;
   logger: Logger;
 }
 
@@ -61,10 +64,12 @@ export class ExecutionLifecycle {
       const { request } = job.data;
       const { language } = request;
       this.running.add(id);
+      this.deps.storage.leftQueue(ownerOfJob(job.data), id).catch((error: unknown) => this.deps.logger.debug({ executionId: id, err: error }, 'queued entry left behind'));
       try {
         // The API marks before it broadcasts, so a cancel either reached this job's signal or is seen here.
         if (await this.deps.cancels.isMarked(id)) {
           this.deps.logger.info({ executionId: id }, 'execution cancelled before it started');
+          await this.stored(job, CANCELLED);
           await this.deps.notifier.finished(id, request, 'cancelled');
           executionMetrics.finished.inc({ status: 'cancelled', language });
           return CANCELLED;
@@ -79,6 +84,7 @@ export class ExecutionLifecycle {
           if (isShutdownAbort(signal)) return await this.requeue(job, token);
           workerMetrics.attemptFailures.inc({ language, error: error instanceof Error ? error.name : 'unknown' });
           if (isLastAttempt(job, error)) {
+            await this.stored(job, null);
             executionMetrics.finished.inc({ status: 'error', language });
             await this.deps.notifier.finished(id, request, 'error').catch((notifyError: unknown) =>
               this.deps.logger.warn({ executionId: id, err: notifyError }, 'could not announce the failed execution'),
@@ -89,6 +95,7 @@ export class ExecutionLifecycle {
         this.deps.output.finish(id);
         // Killed by the shutdown, not by a user's cancel: it has not really run; another worker will.
         if (outcome.status === 'cancelled' && isShutdownAbort(signal)) return await this.requeue(job, token);
+        await this.stored(job, outcome);
         await this.deps.notifier.finished(id, request, outcome.status);
         executionMetrics.finished.inc({ status: outcome.status, language });
         if (outcome.result) workerMetrics.duration.observe({ language, status: outcome.status }, outcome.result.durationMs / 1000);
@@ -97,6 +104,17 @@ export class ExecutionLifecycle {
         this.running.delete(id);
       }
     };
+  }
+
+  /**
+   * Counts what the final job keeps in Redis from now on against its owner
+   * (its request, and its outcome unless it failed). A miss only leaves the
+   * owner's count lower; it never fails the execution.
+   */
+  private async stored(job: ExecutionJob, outcome: ExecutionOutcome | null): Promise<void> {
+    await this.deps.storage
+      .finished(ownerOfJob(job.data), job.timestamp, job.data.request, outcome)
+      .catch((error: unknown) => this.deps.logger.warn({ executionId: job.id, err: error }, 'stored bytes not counted'));
   }
 
   /**

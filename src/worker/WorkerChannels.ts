@@ -7,6 +7,7 @@ import { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import { ExecutionRecords } from '../shared/ExecutionRecords.js';
 import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
 import type { Logger } from '../shared/logger.js';
+import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { sandqKeys } from '../shared/redisKeys.js';
 import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
@@ -48,6 +49,7 @@ export class WorkerChannels {
       events,
       output: new LiveOutput(events, logger),
       notifier: new FinalStateNotifier(webhooks, events, config),
+      storage: new OwnerStorage(redis, keys, ttl, executions.toKey('')),
       logger,
     });
 

@@ -1,17 +1,9 @@
-import { isIP } from 'node:net';
 import type { Config } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors/ConfigError.js';
+import { isLoopbackHost } from './loopbackHost.js';
 
 /** `basic`: ADMIN_USER/ADMIN_PASSWORD asked; `open`: no credentials (open API on loopback only); `off`: not served. */
 export type AdminAccess = 'basic' | 'open' | 'off';
-
-function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (bare === '::1') return true;
-  return /^::ffff:127\./.test(bare);
-}
 
 /**
  * Who may use what, decided once from the configuration. Without API_KEYS

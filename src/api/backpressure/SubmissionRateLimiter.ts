@@ -38,11 +38,16 @@ export class SubmissionRateLimiter {
       await this.limiter.consume(owner, count);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      await this.limiter.reward(owner, count).catch(() => {});
+      await this.giveBack(owner, count).catch(() => {});
       const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
       throw new ProblemError(429, 'Rate limit exceeded', `This API key may submit ${this.perMinute} executions a minute; try again in ${seconds} s.`, undefined, {
         'Retry-After': String(seconds),
       });
     }
+  }
+
+  /** Returns the points of executions refused after all. */
+  async giveBack(owner: string, count: number): Promise<void> {
+    await this.limiter.reward(owner, count);
   }
 }

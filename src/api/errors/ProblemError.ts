@@ -12,6 +12,12 @@ export class ProblemError extends Error {
     readonly detail?: string,
     readonly errors?: FieldError[],
     readonly headers: Record<string, string> = {},
+    /**
+     * Its name in the type URI, `urn:sandq:problem:<type>`, for a problem
+     * that shares its status with others a client tells apart.
+     * @defaultValue the status's own name (`too-many-requests` for 429)
+     */
+    readonly type?: string,
   ) {
     super(detail ?? title);
     this.name = 'ProblemError';

@@ -110,6 +110,11 @@ export function openApiDocument(options: OpenApiOptions): Json {
   const unavailable = problem('Redis cannot be reached.', true);
   const notFound = problem('No such execution (or it belongs to another API key, or has expired).');
   const withId = { parameters: [ID_PARAMETER] };
+  const submitRefusals = {
+    429: problem('Over the rate limit of this API key, or it has MAX_QUEUED_PER_KEY executions waiting already (type urn:sandq:problem:too-many-queued-executions).', true),
+    503: problem('The queue is full, or Redis cannot be reached.', true),
+    507: problem('This API key stores MAX_STORED_BYTES_PER_KEY of requests and results already (type urn:sandq:problem:storage-quota-exceeded); room frees as results expire.'),
+  };
 
   const paths: Json = {
     '/v1/executions': {
@@ -135,8 +140,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
           409: problem('Idempotency-Key reused with another body, or its first request is still in progress.'),
           413: problem('The body is larger than MAX_REQUEST_BYTES.'),
           415: problem('The body is not JSON.'),
-          429: problem('Over the rate limit of this API key.', true),
-          503: problem('The queue is full, or Redis cannot be reached.', true),
+          ...submitRefusals,
         },
       },
       get: {
@@ -151,7 +155,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
       post: {
         operationId: 'submitBatch',
         summary: `Submit up to ${MAX_BATCH_SIZE} executions at once`,
-        description: 'Valid items are queued together; each counts against the rate limit.',
+        description: 'Valid items are queued together; each counts against the rate limit and the storage quotas of the key, and the whole batch is refused when they do not all fit.',
         ...secured,
         requestBody: { required: true, content: json(ref('BatchRequest')) },
         responses: {
@@ -160,8 +164,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
           ...auth,
           413: problem('The body is larger than MAX_REQUEST_BYTES.'),
           415: problem('The body is not JSON.'),
-          429: problem('Over the rate limit of this API key.', true),
-          503: problem('The queue is full, or Redis cannot be reached.', true),
+          ...submitRefusals,
         },
       },
     },
@@ -172,7 +175,14 @@ export function openApiDocument(options: OpenApiOptions): Json {
         summary: 'Read an execution, optionally waiting for it to finish',
         ...secured,
         parameters: queryParameters(getQuerySchema),
-        responses: { 200: { description: 'The execution.', content: json(ref('Execution')) }, 400: problem('`wait` is not valid.'), ...auth, 404: notFound, 503: unavailable },
+        responses: {
+          200: { description: 'The execution.', content: json(ref('Execution')) },
+          400: problem('`wait` is not valid.'),
+          ...auth,
+          404: notFound,
+          429: problem('With `wait`, on an execution not final yet: this API key (or this API process) holds LONG_POLL_MAX_PER_KEY (LONG_POLL_MAX) long-polls already.', true),
+          503: unavailable,
+        },
       },
       delete: {
         operationId: 'cancelExecution',
@@ -219,6 +229,14 @@ export function openApiDocument(options: OpenApiOptions): Json {
         },
       },
     };
+  }
+
+  if (!options.apiKeys) {
+    // An open API answers only requests addressed to a loopback name (its guard against DNS rebinding).
+    const misdirected = problem('The Host header is not a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1]) or one of ALLOWED_HOSTS.');
+    for (const item of Object.values(paths) as Record<string, { responses?: Json }>[]) {
+      for (const operation of Object.values(item)) if (operation.responses) operation.responses[421] = misdirected;
+    }
   }
 
   const { webhook: _webhook, ...executionFields } = (schemas.Execution as { properties: Json }).properties;

@@ -1,10 +1,10 @@
-import type { StreamSlots } from '../sse/StreamSlots.js';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { type ExecutionStatus, type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
 import { type ExecutionEvents, isLiveEventId } from '../../shared/ExecutionEvents.js';
 import type { Logger } from '../../shared/logger.js';
 import { ownerOf } from '../auth/requireApiKey.js';
+import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { ExecutionStore } from '../ExecutionStore.js';
 import { ServerSentEvents } from '../sse/ServerSentEvents.js';
 import { ProblemError } from '../errors/ProblemError.js';
@@ -16,7 +16,7 @@ export interface ExecutionEventsRouterDeps {
   /** A connection of the stream's own: its reads block. */
   openReader: () => Promise<Redis>;
   heartbeatMs: number;
-  slots: StreamSlots;
+  slots: HeldRequestSlots;
   /** Aborted when the API shuts down; open streams end then. */
   closing: AbortSignal;
   logger: Logger;

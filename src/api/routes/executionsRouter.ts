@@ -1,13 +1,15 @@
 import { Router, type Request, type Response } from 'express';
-import type { ExecutionView } from '../../shared/contract/execution.js';
-import type { ExecutionRequest, executionRequestSchema } from '../../shared/contract/executionRequest.js';
+import { type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
+import type { executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import { newExecutionId } from '../../shared/ids.js';
+import { OwnerStorage } from '../../shared/OwnerStorage.js';
 import { apiMetrics } from '../apiMetrics.js';
 import { ownerOf } from '../auth/requireApiKey.js';
+import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
 import { ProblemError } from '../errors/ProblemError.js';
 import { ExecutionIndex } from '../ExecutionIndex.js';
-import type { ExecutionStore } from '../ExecutionStore.js';
+import type { ExecutionStore, Submission } from '../ExecutionStore.js';
 import { bodyHash, type IdempotencyKeys } from '../IdempotencyKeys.js';
 import { problemBody, validationProblem } from '../problemDetails.js';
 import { executionIdParam, executionNotFound } from './executionIdParam.js';
@@ -15,6 +17,8 @@ import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema } from '.
 
 /** A replay may arrive while the first request is still adding its execution. */
 const REPLAY_WAIT_MS = 2000;
+/** Long enough for a few of the key's long-polls to end, short against their 60 s. */
+const LONG_POLL_RETRY_AFTER_SECONDS = 5;
 
 export interface ExecutionsRouterDeps {
   store: ExecutionStore;
@@ -22,6 +26,8 @@ export interface ExecutionsRouterDeps {
   /** Built once from the operator's limits and webhook policy; the OpenAPI document shows the same one. */
   requestSchema: ReturnType<typeof executionRequestSchema>;
   gate: SubmissionGate;
+  /** Open long-polls (`?wait=`), per key and in all. */
+  longPolls: HeldRequestSlots;
 }
 
 /** A JSON body is required; anything else is answered before validation. */
@@ -59,20 +65,20 @@ function accepted(res: Response, execution: ExecutionView): void {
 }
 
 export function executionsRouter(deps: ExecutionsRouterDeps): Router {
-  const { store, idempotency, requestSchema, gate } = deps;
+  const { store, idempotency, requestSchema, gate, longPolls } = deps;
   const router = Router();
 
   /** Queues executions (together, atomically) if the gate lets all of them through, and counts them. */
-  async function queue(owner: string, requests: ExecutionRequest[], id?: string): Promise<ExecutionView[]> {
-    await gate.admit(owner, requests.length);
+  async function queue(owner: string, submissions: Submission[]): Promise<ExecutionView[]> {
+    const admission = await gate.admit(owner, submissions.map(({ id, request }) => ({ id, bytes: OwnerStorage.requestBytes(request) })));
     let executions: ExecutionView[];
     try {
-      executions = id === undefined ? await store.submitMany(owner, requests) : [await store.submit(owner, requests[0]!, id)];
+      executions = submissions.length === 1 ? [await store.submit(owner, submissions[0]!)] : await store.submitMany(owner, submissions);
     } catch (error) {
-      gate.notQueued(requests.length);
+      await gate.notQueued(admission).catch(() => {});
       throw error;
     }
-    gate.queued(requests.length);
+    gate.queued(admission);
     for (const execution of executions) apiMetrics.submitted.inc({ language: execution.language, owner });
     return executions;
   }
@@ -99,7 +105,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (!parsed.success) throw validationProblem(parsed.error);
     const key = idempotencyKeyOf(req);
     const id = newExecutionId();
-    if (key === undefined) return accepted(res, (await queue(owner, [parsed.data], id))[0]!);
+    if (key === undefined) return accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
 
     const hash = bodyHash(body);
     // Scoped per owner (API key name): one key's Idempotency-Key never replays another's execution.
@@ -122,7 +128,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
       throw new ProblemError(409, 'Idempotency-Key reused', `Idempotency-Key: ${message}; use a new key for a new execution.`, [{ path: 'Idempotency-Key', message }]);
     }
     try {
-      accepted(res, (await queue(owner, [parsed.data], id))[0]!);
+      accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
     } catch (error) {
       await idempotency.release(owner, key, hash, id).catch(() => {});
       throw error;
@@ -147,7 +153,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (!envelope.success) throw validationProblem(envelope.error);
     const parsed = envelope.data.executions.map((item) => requestSchema.safeParse(item));
     const valid = parsed.flatMap((result, index) => (result.success ? [{ index, request: result.data }] : []));
-    const executions = valid.length > 0 ? await queue(owner, valid.map((v) => v.request)) : [];
+    const executions = valid.length > 0 ? await queue(owner, valid.map((v) => ({ id: newExecutionId(), request: v.request }))) : [];
     const items: unknown[] = parsed.map((result, index) =>
       result.success ? undefined : { error: problemBody(validationProblem(result.error, ['executions', index])) },
     );
@@ -172,9 +178,28 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const clientGone = new AbortController();
     res.on('close', () => clientGone.abort());
     const owner = ownerOf(res);
-    const execution = waitMs > 0 ? await store.waitForFinal(id, owner, waitMs, clientGone.signal) : await store.get(id, owner);
+    const execution = await store.get(id, owner);
     if (!execution) throw executionNotFound(id);
-    res.json(execution);
+    // Only a request that will really wait takes a slot.
+    if (waitMs === 0 || isFinalStatus(execution.status)) return res.json(execution);
+    const release = longPolls.take(owner);
+    if (!release) {
+      throw new ProblemError(
+        429,
+        'Too many long-polls',
+        'This key (or this API process) holds as many open long-polls as it may; retry after Retry-After, or follow the execution with its event stream or a webhook.',
+        undefined,
+        { 'Retry-After': String(LONG_POLL_RETRY_AFTER_SECONDS) },
+        'too-many-long-polls',
+      );
+    }
+    try {
+      const final = await store.waitForFinal(id, owner, waitMs, clientGone.signal);
+      if (!final) throw executionNotFound(id);
+      res.json(final);
+    } finally {
+      release();
+    }
   });
 
   /** 202 when this call cancelled it, 200 when it was cancelled already, 409 when it ended otherwise. */

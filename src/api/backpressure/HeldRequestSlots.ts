@@ -1,9 +1,11 @@
 /**
- * Caps the live event streams an API process holds open, in all and per
- * owner: each holds a Redis connection of its own while it waits, and an
- * unbounded number of them would exhaust Redis's clients for everyone.
+ * Caps the requests of one kind an API process holds open, in all and per
+ * owner: event streams (each with a Redis connection of its own while it
+ * waits) and long-polls (each a socket and queue-event listeners for up to a
+ * minute). Without a cap one key could hold them all, and an unbounded
+ * number would exhaust Redis's clients or the process for everyone.
  */
-export class StreamSlots {
+export class HeldRequestSlots {
   private total = 0;
   private readonly byOwner = new Map<string, number>();
 
