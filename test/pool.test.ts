@@ -50,6 +50,17 @@ function sandboxProcesses(): { pid: number; uid: number; comm: string }[] {
     .filter(({ uid }) => uid >= svc.config.SANDBOX_UID_BASE && uid < svc.config.SANDBOX_UID_BASE + svc.config.SANDBOX_UID_COUNT);
 }
 
+/** This worker's idle interpreters, once there is one per runtime (or the deadline passed). */
+async function waitForIdleInterpreters(): Promise<{ pid: number }[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ours = descendantsOf(process.pid);
+    const found = sandboxProcesses().filter((p) => ours.includes(p.pid) && /^(python3|node|bash)$/.test(p.comm));
+    if (found.length >= RUNTIMES.length || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 beforeAll(async () => {
   svc = await startTestService({ POOL_SIZE: '1', WORKER_CONCURRENCY: '1' });
   await poolFull();
@@ -98,8 +109,8 @@ describe('warm sandbox pool', () => {
     await poolFull();
     const died = await counter(poolMetrics.discarded, { reason: 'died idle' });
     // Every sandbox of this worker (this process) is now an idle warm one: kill each waiting interpreter.
-    const ours = descendantsOf(process.pid);
-    const victims = sandboxProcesses().filter((p) => ours.includes(p.pid) && /^(python3|node|bash)$/.test(p.comm));
+    // A sandbox counts as warm once bwrap runs; its interpreter may still be on its way in (exec).
+    const victims = await waitForIdleInterpreters();
     expect(victims.length).toBeGreaterThanOrEqual(RUNTIMES.length);
     for (const { pid } of victims) {
       try {
