@@ -123,7 +123,7 @@ describe('QUEUE_PREFIX with a Redis Cluster hash tag', () => {
   const PREFIX = '{sandq}';
   let svc: TestService;
   beforeAll(async () => {
-    svc = await startTestService({ QUEUE_PREFIX: PREFIX, POOL_SIZE: '0', WORKER_CONCURRENCY: '1', SANDBOX_UID_BASE: '2250000', SANDBOX_UID_COUNT: '100' });
+    svc = await startTestService({ QUEUE_PREFIX: PREFIX, POOL_SIZE: '0', WORKER_CONCURRENCY: '1' });
   });
   afterAll(async () => {
     await svc?.stop();

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runExecution } from './helpers/service.js';
+import { isolatedSandbox } from './helpers/sandboxIsolation.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -18,7 +19,7 @@ interface Started {
 function runCli(args: string[], env: Record<string, string | undefined>): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sandq.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...isolatedSandbox(100), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

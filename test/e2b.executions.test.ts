@@ -6,6 +6,7 @@ import { FakeE2B } from './fakes/FakeE2B.js';
 import { startE2BTestService } from './helpers/e2bService.js';
 import { eventually } from './helpers/eventually.js';
 import { postJson, runExecution, startTestService, type ExecutionJson, type TestService } from './helpers/service.js';
+import { isolatedSandbox } from './helpers/sandboxIsolation.js';
 import { SseClient } from './helpers/sse.js';
 
 // One service with both providers: local (the default) and e2b against a fake E2B that
@@ -18,9 +19,6 @@ beforeAll(async () => {
   process.env.SANDQ_TEST_CANARY = CANARY;
   fake = await FakeE2B.start();
   svc = await startE2BTestService(fake, {
-    SANDBOX_UID_BASE: '2250000',
-    SANDBOX_UID_COUNT: '1000',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-e2b-executions',
   });
 });
 afterAll(async () => {
@@ -200,8 +198,8 @@ describe('choosing the provider', () => {
     // The API enables e2b; the only worker at first does not.
     const api = await startE2BTestService(fake, {}, 'api');
     const logger = createLogger('silent');
-    const base = { REDIS_URL: api.redis.url, LOG_LEVEL: 'silent', POOL_SIZE: '0', WORKER_CONCURRENCY: '1', SANDBOX_WORK_ROOT: '/tmp/sq-test-e2b-executions' };
-    const localOnly = await WorkerRole.start(loadConfig({ ...base, SANDBOX_UID_BASE: '2251000', SANDBOX_UID_COUNT: '100' }), api.redis.url, logger);
+    const base = { REDIS_URL: api.redis.url, LOG_LEVEL: 'silent', POOL_SIZE: '0', WORKER_CONCURRENCY: '1' };
+    const localOnly = await WorkerRole.start(loadConfig({ ...base, ...isolatedSandbox(100) }), api.redis.url, logger);
     let withE2B: WorkerRole | undefined;
     try {
       const res = await postJson(api.baseUrl, '/v1/executions', { language: 'python', code: 'print("ran on e2b")', provider: 'e2b' });
@@ -215,7 +213,7 @@ describe('choosing the provider', () => {
       // Then a worker that has e2b joins (and the other leaves, so that it cannot take the job again first).
       await localOnly.close();
       withE2B = await WorkerRole.start(
-        loadConfig({ ...base, ...fake.env(), E2B_CREATE_RATE_PER_SECOND: '100', SANDBOX_UID_BASE: '2251100', SANDBOX_UID_COUNT: '100' }),
+        loadConfig({ ...base, ...fake.env(), E2B_CREATE_RATE_PER_SECOND: '100', ...isolatedSandbox(100) }),
         api.redis.url,
         logger,
       );

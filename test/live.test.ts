@@ -12,9 +12,6 @@ beforeAll(async () => {
   svc = await startTestService({
     SSE_HEARTBEAT_MS: '400',
     // Its own sandbox uids and work dirs, apart from test files that count theirs.
-    SANDBOX_UID_BASE: '2230000',
-    SANDBOX_UID_COUNT: '1000',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-live',
   });
 });
 afterAll(async () => {

@@ -18,8 +18,6 @@ beforeAll(async () => {
     POOL_RUNTIMES: 'bash',
     WEBHOOK_SECRET: 'a-webhook-secret-of-some-length',
     WEBHOOK_ALLOW_PRIVATE: 'true',
-    SANDBOX_UID_BASE: '2260000',
-    SANDBOX_UID_COUNT: '100',
   });
 });
 afterAll(async () => {

@@ -3,7 +3,9 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/worker/sandbox/SandboxProvider.js';
 import { poolMetrics } from '../src/worker/sandbox/poolMetrics.js';
+import { ensureWorkRootTmpfs } from '../src/worker/sandbox/local/workDirMount.js';
 import { runExecution, startTestService, type TestService } from './helpers/service.js';
+import { isolatedSandbox } from './helpers/sandboxIsolation.js';
 import { workerDirectoriesOf } from './helpers/workDirs.js';
 
 let svc: TestService;
@@ -183,7 +185,7 @@ describe('a worker starting after a crash', () => {
       const child = spawn('true');
       child.once('exit', () => resolve(child.pid!));
     });
-    const config = loadConfig({ SANDBOX_UID_BASE: '3200000' });
+    const config = loadConfig({ ...isolatedSandbox(100) });
     // Each worker's directory is recorded beside, with its pid: one of a dead worker, one of a live one (pid 1).
     const records = `${config.SANDBOX_WORK_ROOT}/.workers`;
     const deadName = `wdead${process.pid}`;
@@ -191,6 +193,8 @@ describe('a worker starting after a crash', () => {
     const deadDir = `${config.SANDBOX_WORK_ROOT}/${deadName}`;
     const liveDir = `${config.SANDBOX_WORK_ROOT}/${liveName}`;
     const deadCgroup = `${config.SANDBOX_CGROUP_ROOT}/memory/sandq/${dead}-1-left`;
+    // The work root as an earlier worker left it: a tmpfs, mounted by that worker.
+    await ensureWorkRootTmpfs(config.SANDBOX_WORK_ROOT);
     mkdirSync(`${deadDir}/jleft`, { recursive: true });
     mkdirSync(liveDir, { recursive: true });
     mkdirSync(records, { recursive: true });

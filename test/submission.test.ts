@@ -9,9 +9,6 @@ let svc: TestService;
 beforeAll(async () => {
   svc = await startTestService({
     // Its own sandbox uids and work dirs, apart from test files that count theirs.
-    SANDBOX_UID_BASE: '2240000',
-    SANDBOX_UID_COUNT: '1000',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-submission',
   });
 });
 afterAll(async () => {

@@ -12,9 +12,6 @@ beforeAll(async () => {
     WEBHOOK_SECRET: 'whsec-test-0123456789abcdef',
     WEBHOOK_BACKOFF_MS: '100',
     POOL_SIZE: '0',
-    SANDBOX_UID_BASE: '2220000',
-    SANDBOX_UID_COUNT: '1000',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-webhooks-private',
   });
   hook = await WebhookReceiver.start();
 });

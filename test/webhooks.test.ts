@@ -18,9 +18,6 @@ beforeAll(async () => {
     WEBHOOK_BACKOFF_MS: '200',
     WEBHOOK_TIMEOUT_MS: '2000',
     // Its own sandbox uids and work dirs, apart from test files that count theirs.
-    SANDBOX_UID_BASE: '2210000',
-    SANDBOX_UID_COUNT: '1000',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-webhooks',
   });
 });
 afterEach(async () => {

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { eventually } from '../helpers/eventually.js';
 import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../helpers/processes.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
 import { postJson, type ExecutionJson } from '../helpers/service.js';
 import { SseClient } from '../helpers/sse.js';
 
@@ -30,15 +31,13 @@ beforeAll(async () => {
   client = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
   client.on('error', () => {});
   queue = new Queue('executions', { connection: client, prefix: config.QUEUE_PREFIX });
-  const starting = [0, 1].map((i) =>
+  const starting = [0, 1].map(() =>
     startSandqProcess('worker', {
       REDIS_URL: redis.url,
       WORKER_CONCURRENCY: '2',
       POOL_SIZE: '2',
       POOL_RUNTIMES: 'bash',
-      SANDBOX_UID_BASE: String(2_310_000 + i * 100),
-      SANDBOX_UID_COUNT: '100',
-      SANDBOX_WORK_ROOT: `/tmp/sq-test-outage-${i}`,
+      ...isolatedSandbox(100),
       // A job whose worker never heard that it got it (the reply lost as Redis stopped) is
       // taken again once its lock lapses: after 10 to 20 s instead of 30 to 60 s.
       JOB_LOCK_MS: '10000',

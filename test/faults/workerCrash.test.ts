@@ -8,12 +8,12 @@ import { createLogger } from '../../src/shared/logger.js';
 import { eventually } from '../helpers/eventually.js';
 import { processesInUidRange, type SandqProcess, startSandqProcess, stopSandqProcess } from '../helpers/processes.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
 import { postJson, type ExecutionJson } from '../helpers/service.js';
 
 // Workers run as child processes (`sandq start worker`), each with a uid range of its own,
 // so that its sandboxes can be told apart on the host; the API runs in this process.
 const UID_COUNT = 50;
-let nextUidBase = 2_300_000;
 let redis: RedisServerProcess;
 let api: RunningService;
 let baseUrl: string;
@@ -27,8 +27,7 @@ interface Worker {
 }
 
 async function startWorker(env: Record<string, string> = {}): Promise<Worker> {
-  const uidBase = nextUidBase;
-  nextUidBase += UID_COUNT;
+  const sandbox = isolatedSandbox(UID_COUNT);
   const proc = await startSandqProcess('worker', {
     REDIS_URL: redis.url,
     WORKER_CONCURRENCY: '2',
@@ -36,13 +35,11 @@ async function startWorker(env: Record<string, string> = {}): Promise<Worker> {
     POOL_RUNTIMES: 'bash',
     // A dead worker's jobs are taken again after 2 to 6 s instead of 30 to 90 s.
     JOB_LOCK_MS: '2000',
-    SANDBOX_UID_BASE: String(uidBase),
-    SANDBOX_UID_COUNT: String(UID_COUNT),
-    SANDBOX_WORK_ROOT: `/tmp/sq-test-faults-${uidBase}`,
+    ...sandbox,
     ...env,
   });
   workers.push(proc);
-  return { proc, uidBase };
+  return { proc, uidBase: Number(sandbox.SANDBOX_UID_BASE) };
 }
 
 beforeAll(async () => {

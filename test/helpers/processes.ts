@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
+import { isolatedSandbox } from './sandboxIsolation.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -24,7 +25,7 @@ const READY: Record<'api' | 'worker', RegExp> = {
 export async function startSandqProcess(role: 'api' | 'worker', env: Record<string, string>, readyWithinMs = 30_000): Promise<SandqProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sandq.ts', 'start', role], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', PORT: '0', ...isolatedSandbox(100), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -3,6 +3,7 @@ import type { ExecutionView } from '../../src/shared/contract/execution.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startService, type RunningService } from '../../src/cli/startCommand.js';
 import { startTestRedis } from './redis.js';
+import { isolatedSandbox } from './sandboxIsolation.js';
 import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
 
 export interface TestService {
@@ -16,10 +17,11 @@ export interface TestService {
 /**
  * The whole service (API + worker) in this process, on a free port, against a
  * private redis-server: the real path from HTTP through BullMQ to bubblewrap.
+ * Its sandboxes get a work root and uid range of their own (see isolatedSandbox).
  */
 export async function startTestService(env: Record<string, string> = {}, role: 'all' | 'api' = 'all'): Promise<TestService> {
   const redis = await startTestRedis();
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2', REDIS_URL: redis.url, ...env });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', WORKER_CONCURRENCY: '2', REDIS_URL: redis.url, ...isolatedSandbox(), ...env });
   const service = await startService(role, config, createLogger(config.LOG_LEVEL));
   return {
     baseUrl: `http://127.0.0.1:${service.api!.port}`,

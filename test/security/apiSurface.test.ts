@@ -275,9 +275,6 @@ describe('storage fill: one key cannot fill Redis', () => {
       RATE_LIMIT_PER_MINUTE: '0',
       POOL_SIZE: '0',
       WORKER_CONCURRENCY: '1',
-      SANDBOX_WORK_ROOT: '/tmp/sq-test-api-surface',
-      SANDBOX_UID_BASE: '2280000',
-      SANDBOX_UID_COUNT: '100',
     });
   });
   afterAll(async () => {

@@ -12,12 +12,11 @@ import { postJson, runExecution, startTestService, type TestService } from '../h
  * before this suite existed.
  */
 let svc: TestService;
-const UID_BASE = 2_290_000;
 const UID_COUNT = 100;
 const SOURCE_TREE = path.resolve(import.meta.dirname, '../..');
 
 beforeAll(async () => {
-  svc = await startTestService({ SANDBOX_WORK_ROOT: '/tmp/sq-test-derived-work', SANDBOX_UID_BASE: String(UID_BASE), SANDBOX_UID_COUNT: String(UID_COUNT) });
+  svc = await startTestService({ SANDBOX_UID_COUNT: String(UID_COUNT) });
 });
 afterAll(async () => {
   await svc?.stop();
@@ -59,7 +58,7 @@ describe('TypeScript is transpiled inside the job\'s sandbox, under its limits',
     expect(['memory_exceeded', 'failed']).toContain(ex.status);
     if (ex.status === 'failed') expect(ex.result?.stderr).toContain('the transpiled program is larger than');
     // Nothing outside a sandbox (the worker, a transpiler of its own) grew to hold the program.
-    const outside = descendants(process.pid).filter((p) => p.uid < UID_BASE || p.uid >= UID_BASE + UID_COUNT);
+    const outside = descendants(process.pid).filter((p) => p.uid < svc.config.SANDBOX_UID_BASE || p.uid >= svc.config.SANDBOX_UID_BASE + UID_COUNT);
     expect(outside.filter((p) => p.peakKb > 200 * 1024)).toEqual([]);
   });
 

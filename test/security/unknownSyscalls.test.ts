@@ -14,9 +14,6 @@ let svc: TestService;
 beforeAll(async () => {
   svc = await startTestService({
     // Its own sandbox uids and work dirs, apart from test files that count theirs.
-    SANDBOX_UID_BASE: '2270000',
-    SANDBOX_UID_COUNT: '100',
-    SANDBOX_WORK_ROOT: '/tmp/sq-test-seccomp-allowlist',
   });
 });
 afterAll(async () => {
