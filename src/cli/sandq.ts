@@ -4,19 +4,50 @@ import { loadConfig } from '../shared/config.js';
 import { ConfigError } from '../shared/errors/ConfigError.js';
 import { MissingPrerequisiteError } from '../shared/errors/MissingPrerequisiteError.js';
 import { createLogger } from '../shared/logger.js';
+import { printConfig } from './configCommand.js';
 import { doctor } from './doctorCommand.js';
 import { type Role, startService } from './startCommand.js';
 
-const USAGE = `Usage: sandq <command>
+const USAGE = `Usage: sandq <command> [--help]
 
 Commands:
   start [all|api|worker]   run the API and a worker in one process (all, the default),
                            or one role against REDIS_URL
   doctor                   show which sandbox isolation features this host provides;
                            exits non-zero when jobs cannot be isolated here
-  help                     show this text
+  config                   print the effective configuration, secrets masked;
+                           exits non-zero when it is invalid
+  help [command]           show this text, or a command's
 
 Configuration comes from environment variables; see the README.`;
+
+/** `sandq <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `Usage: sandq start [all|api|worker]
+
+  all      the API and a worker in one process (the default). Without REDIS_URL
+           it runs a private redis-server of its own, its data gone on exit.
+  api      the HTTP API only, against REDIS_URL
+  worker   a worker only, against REDIS_URL
+
+Ctrl-C (SIGINT) or SIGTERM stops it: the API first, then running executions get
+SHUTDOWN_GRACE_MS to finish before they are handed back to the queue, then the
+private redis-server. A second signal exits at once.`,
+  doctor: `Usage: sandq doctor
+
+Starts the local sandbox provider as a worker would and prints the isolation it
+gets on this host: bubblewrap, namespaces, identities, seccomp, cgroups.
+Exits 1 when jobs cannot be isolated here.`,
+  config: `Usage: sandq config
+
+Prints every setting as NAME = value (source), the source being the environment
+or the default. WEBHOOK_SECRET, ADMIN_PASSWORD and E2B_API_KEY are masked, and
+API_KEYS shows the key names only. Exits 2 with the problems when the
+configuration is invalid.`,
+  help: `Usage: sandq help [command]`,
+};
+
+const SEE_HELP = 'See `sandq --help`.';
 
 async function start(role: Role): Promise<void> {
   const config = loadConfig();
@@ -48,14 +79,38 @@ async function start(role: Role): Promise<void> {
   process.on('SIGTERM', shutdown);
 }
 
+function helpOf(command: string | undefined): string {
+  return (command && COMMAND_HELP[command]) || USAGE;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
-  const [command = 'help', ...rest] = positionals;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    // Node's message goes on about positionals after `--`; its first sentence names the option.
+    const problem = (error as Error).message.split('. ')[0];
+    const command = argv.find((arg) => !arg.startsWith('-'));
+    const help = command && command in COMMAND_HELP ? `See \`sandq ${command} --help\`.` : SEE_HELP;
+    process.stderr.write(`sandq: ${problem}. ${help}\n`);
+    return 2;
+  }
+  const [command = 'help', ...rest] = parsed.positionals;
+  if (parsed.values.help) {
+    // `sandq --help` is the usage; `sandq <command> --help` that command's help.
+    const about = parsed.positionals[0];
+    if (about !== undefined && !(about in COMMAND_HELP)) {
+      process.stderr.write(`Unknown command "${about}". ${SEE_HELP}\n`);
+      return 2;
+    }
+    process.stdout.write(`${helpOf(about)}\n`);
+    return 0;
+  }
   switch (command) {
     case 'start': {
       const role = rest[0] ?? 'all';
       if (role !== 'all' && role !== 'api' && role !== 'worker') {
-        process.stderr.write(`Unknown role "${role}". ${USAGE}\n`);
+        process.stderr.write(`Unknown role "${role}".\n\n${COMMAND_HELP.start}\n`);
         return 2;
       }
       await start(role);
@@ -63,12 +118,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor':
       return await doctor(loadConfig());
+    case 'config':
+      return printConfig();
     case 'help':
-    case '--help':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${helpOf(rest[0])}\n`);
       return 0;
     default:
-      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+      process.stderr.write(`Unknown command "${command}". ${SEE_HELP}\n\n${USAGE}\n`);
       return 2;
   }
 }
