@@ -3,12 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { MissingPrerequisiteError } from '../shared/errors/MissingPrerequisiteError.js';
-import { findExecutable } from '../shared/findExecutable.js';
+import { findExecutable, whyNotExecutable } from '../shared/findExecutable.js';
 import { freePort } from '../shared/freePort.js';
 
 export interface RedisServerOptions {
   /** Keep an append-only file so a restart loses nothing (as in production). */
   appendOnly?: boolean;
+  /**
+   * REDIS_SERVER_PATH: a path, or a name looked up on PATH.
+   * @defaultValue `redis-server` on PATH
+   */
   executable?: string;
 }
 
@@ -31,8 +35,8 @@ export class RedisServerProcess {
   ) {}
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServerProcess> {
-    const executable = findExecutable(options.executable ?? 'redis-server');
-    if (!executable) throw new MissingPrerequisiteError('redis-server', REDIS_INSTALL_HINT);
+    const executable = RedisServerProcess.locate(options.executable);
+
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sandq-redis-'));
     const server = new RedisServerProcess(executable, await freePort(), dir, options.appendOnly ?? false);
     try {
@@ -42,6 +46,25 @@ export class RedisServerProcess {
       throw error;
     }
     return server;
+  }
+
+  /** The program to run: an explicit path is checked as it is, a bare name is looked up on PATH. */
+  private static locate(configured: string | undefined): string {
+    if (configured?.includes('/')) {
+      const problem = whyNotExecutable(configured);
+      if (problem) {
+        throw new Error(
+          `REDIS_SERVER_PATH names ${configured}, which ${problem}. Point REDIS_SERVER_PATH at a redis-server program (\`command -v redis-server\` shows where yours is), unset it to look redis-server up on PATH, or set REDIS_URL to a Redis you already run.`,
+        );
+      }
+      return configured;
+    }
+    const found = findExecutable(configured ?? 'redis-server');
+    if (!found) {
+      if (configured) throw new Error(`REDIS_SERVER_PATH names ${configured}, which was not found on PATH. Give its full path, or unset REDIS_SERVER_PATH. ${REDIS_INSTALL_HINT}`);
+      throw new MissingPrerequisiteError('redis-server', REDIS_INSTALL_HINT);
+    }
+    return found;
   }
 
   get url(): string {
