@@ -10,7 +10,32 @@ import { percentile, progress, timed } from './stats.js';
  * `npm run bench`: sandq measured against this machine's own limits, in one
  * run. Every figure stands beside the baseline it should be judged by.
  */
-const { values: flags } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false } } });
+const HELP = `Usage: npm run bench -- [--quick] [--json <file>]
+
+Measures sandq on this machine beside the baselines it should be judged by
+(a raw bubblewrap spawn, a BullMQ round trip) and prints one table: cold start,
+idle memory, warm latency (p50/p95/p99, and where the time went), saturated
+throughput, and the intake of an API-only process. It starts its own
+redis-server and service, and needs what \`npm start\` needs (redis-server, bwrap).
+
+Options:
+  --quick         fewer samples and shorter runs, for a smoke check; the
+                  figures are noisier
+  --json <file>   also write the rows (with their baselines and targets) to <file>
+  -h, --help      show this text`;
+
+let parsed;
+try {
+  parsed = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message.split('. ')[0]}. See \`npm run bench -- --help\`.\n`);
+  process.exit(2);
+}
+const flags = parsed.values;
+if (flags.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
 const N = flags.quick ? { cold: 10, warm: 30, saturate: 100, intakeSeconds: 3 } : { cold: 30, warm: 200, saturate: 400, intakeSeconds: 10 };
 const UID_BASE = 2_000_000;
 const UID_COUNT = 4096;
