@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../src/shared/config.js';
 import { runExecution } from './helpers/service.js';
 import { isolatedSandbox } from './helpers/sandboxIsolation.js';
 
@@ -46,6 +47,76 @@ function portOpen(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+describe('sandq --help and unknown options', () => {
+  it('prints the usage for --help, -h and help, and exits 0', async () => {
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const started = runCli(args, {});
+      expect(await started.exit).toBe(0);
+      expect(started.output()).toMatch(/^Usage: sandq <command>/);
+      for (const command of ['start', 'doctor', 'config']) expect(started.output()).toContain(`  ${command}`);
+    }
+  });
+
+  it.each(['start', 'doctor', 'config', 'help'])('prints the help of `%s --help` and exits 0 without running it', async (command) => {
+    // An invalid setting shows that the command did not run (it would exit 2).
+    const started = runCli([command, '--help'], { PORT: 'not-a-port' });
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toMatch(new RegExp(`^Usage: sandq ${command}`));
+  });
+
+  it('names an unknown option and says where the help is', async () => {
+    const started = runCli(['start', '--verbose'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain("Unknown option '--verbose'");
+    expect(started.output()).toContain('See `sandq start --help`.');
+  });
+
+  it('says where the help is for an unknown command', async () => {
+    const started = runCli(['stat'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain('Unknown command "stat". See `sandq --help`.');
+  });
+});
+
+describe('sandq config', () => {
+  it('prints every setting with its value and source, secrets masked', async () => {
+    const secrets = { WEBHOOK_SECRET: 'webhook-secret-0123456789', ADMIN_PASSWORD: 'admin-password-0123', E2B_API_KEY: 'e2b_key_0123456789' };
+    const apiKey = 'alice-key-0123456789abcdef';
+    const started = runCli(['config'], { ...secrets, ADMIN_USER: 'ops', API_KEYS: `alice:${apiKey},bob:bob-key-0123456789abcdef`, PORT: '4123', REDIS_URL: undefined });
+    expect(await started.exit).toBe(0);
+    const out = started.output();
+    const lines = out.trim().split('\n');
+    expect(lines.map((line) => line.split(' = ')[0])).toEqual(Object.keys(configSchema.shape));
+    expect(out).toContain('PORT = 4123 (environment)\n');
+    expect(out).toContain('HOST = 127.0.0.1 (default)\n');
+    expect(out).toContain('REDIS_URL = (not set) (default)\n');
+    expect(out).toContain('ADMIN_USER = ops (environment)\n');
+    expect(out).toMatch(/API_KEYS = alice:\*+,bob:\*+ \(environment\)\n/);
+    for (const name of Object.keys(secrets)) expect(out).toMatch(new RegExp(`${name} = \\*+ \\(environment\\)\n`));
+    for (const secret of [...Object.values(secrets), apiKey, 'bob-key']) expect(out).not.toContain(secret);
+  });
+
+  it('exits non-zero naming the bad variable when the configuration is invalid', async () => {
+    const started = runCli(['config'], { PORT: 'not-a-port' });
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain('Invalid configuration');
+    expect(started.output()).toContain('PORT:');
+  });
+});
+
+describe('npm run bench -- --help', () => {
+  it('documents every option and exits 0 without running the bench', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(output).toMatch(/^Usage: npm run bench/);
+    for (const option of ['--quick', '--json <file>', '--help']) expect(output).toContain(option);
+  });
+});
 
 describe('sandq doctor', () => {
   it('prints the isolation this host provides and exits 0', async () => {
@@ -96,6 +167,23 @@ describe('sandq start (npm start)', () => {
     const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined, PATH: emptyPath });
     expect(await started.exit).toBe(1);
     expect(started.output()).toMatch(/redis-server was not found.*apt-get install redis-server/s);
+  });
+
+  it('says that the file REDIS_SERVER_PATH names does not exist, rather than that redis-server is not on PATH', async () => {
+    const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined, REDIS_SERVER_PATH: '/nonexistent/redis-server' });
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain('REDIS_SERVER_PATH names /nonexistent/redis-server, which does not exist.');
+    expect(started.output()).toContain('unset it to look redis-server up on PATH');
+    expect(started.output()).not.toContain('not found on PATH');
+  });
+
+  it('says that the file REDIS_SERVER_PATH names is not executable', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sandq-redis-path-')), 'redis-server');
+    writeFileSync(file, '', { mode: 0o644 });
+    const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined, REDIS_SERVER_PATH: file });
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain(`REDIS_SERVER_PATH names ${file}, which is not executable.`);
+    expect(started.output()).not.toContain('not found on PATH');
   });
 
   it('says how to install bubblewrap when it is missing', async () => {
