@@ -19,6 +19,9 @@ export interface RedisServerOptions {
 export const REDIS_INSTALL_HINT =
   'Install it with `sudo apt-get install redis-server` (Debian/Ubuntu), `sudo dnf install redis` (Fedora) or `brew install redis` (macOS), or set REDIS_URL to a Redis you already run.';
 
+/** How long a graceful stop waits before it kills the server. */
+const STOP_MS = 5000;
+
 /**
  * A private redis-server on a free loopback port with its data in a temporary
  * directory. Used by `npm start` without REDIS_URL, by the tests and the bench.
@@ -71,6 +74,11 @@ export class RedisServerProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The redis-server's process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== undefined;
   }
@@ -78,9 +86,16 @@ export class RedisServerProcess {
   /** Starts (again) on the same port and data directory. */
   async resume(): Promise<void> {
     if (this.child) return;
+    // Its own process group: a terminal's Ctrl-C (or a supervisor's group signal) reaches
+    // the whole foreground group, and Redis must outlive the roles' shutdown, not die first.
+    // It then no longer dies with us, so setpriv (Linux) asks the kernel to send it SIGTERM
+    // should this process end without stopping it, even by SIGKILL.
+    const setpriv = findExecutable('setpriv');
+    const command = setpriv ? [setpriv, '--pdeathsig', 'TERM', '--', this.executable] : [this.executable];
     const child = spawn(
-      this.executable,
+      command[0]!,
       [
+        ...command.slice(1),
         '--port', String(this.port),
         '--bind', '127.0.0.1',
         '--dir', this.dir,
@@ -90,7 +105,7 @@ export class RedisServerProcess {
         '--daemonize', 'no',
         '--protected-mode', 'yes',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.child = child;
     let log = '';
@@ -125,7 +140,10 @@ export class RedisServerProcess {
     }
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    // A redis-server that does not finish its shutdown must not hold ours.
+    const force = setTimeout(() => child.kill('SIGKILL'), STOP_MS);
     await exited;
+    clearTimeout(force);
     this.child = undefined;
   }
 

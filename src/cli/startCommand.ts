@@ -29,16 +29,23 @@ export async function startService(role: Role, config: Config, logger: Logger): 
     }
     redisServer = await RedisServerProcess.start({ executable: config.REDIS_SERVER_PATH });
     redisUrl = redisServer.url;
-    logger.info({ redisUrl, dataDir: redisServer.dir }, 'started a private redis-server (set REDIS_URL to use your own)');
+    logger.info({ redisUrl, dataDir: redisServer.dir, redisPid: redisServer.pid }, 'started a private redis-server (set REDIS_URL to use your own)');
   }
 
   const service: RunningService = {
     redisServer,
     async stop() {
-      // API first (no new submissions), then the worker finishes its jobs, then Redis goes.
-      await service.api?.close();
-      await service.worker?.close();
-      await redisServer?.destroy();
+      // API first (no new submissions), then the worker finishes its jobs, then Redis goes:
+      // both roles need it to the end (results, hand-backs), and their closes are bounded should it be gone.
+      try {
+        await service.api?.close();
+        await service.worker?.close();
+      } finally {
+        if (redisServer) {
+          await redisServer.destroy();
+          logger.info('stopped the private redis-server');
+        }
+      }
     },
   };
   try {
