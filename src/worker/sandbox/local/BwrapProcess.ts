@@ -127,6 +127,9 @@ export class BwrapProcess {
       uid: cgroup ? undefined : identity?.uid,
       gid: cgroup ? undefined : identity?.gid,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe'],
+      // Out of the worker's process group: a terminal's Ctrl-C must not kill running jobs
+      // before their shutdown grace. --die-with-parent still ends it with the worker.
+      detached: true,
     });
     const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
     for (const fd of [0, FD.options, FD.seccomp]) pipe(fd).on('error', () => {});
