@@ -150,9 +150,11 @@ export class ApiRole {
       const force = setTimeout(() => this.server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
-      await settleWithin(Promise.all([this.queueEvents.close(), ...this.queues.map((q) => q.close())]), CLOSE_TIMEOUT_MS);
+      // Closes that need Redis wait for it only while it answers: a lost Redis must not hold the shutdown.
+      const closeMs = this.redis.status === 'ready' ? CLOSE_TIMEOUT_MS : 0;
+      await settleWithin(Promise.all([this.queueEvents.close(), ...this.queues.map((q) => q.close())]), closeMs);
       for (const connection of [this.redis, this.eventsRedis]) {
-        if (!(await settleWithin(connection.quit(), CLOSE_TIMEOUT_MS))) connection.disconnect();
+        if (connection.status !== 'ready' || !(await settleWithin(connection.quit(), CLOSE_TIMEOUT_MS))) connection.disconnect();
       }
       this.logger.info('api stopped');
     })();

@@ -21,6 +21,10 @@ import { WorkerMetricsServer } from './WorkerMetricsServer.js';
 
 /** After the grace period, how long aborted executions get to hand their jobs back before the worker lets go anyway. */
 const HAND_BACK_MS = 10_000;
+/** With Redis gone no job can be handed back: this is only for the aborts to kill their sandboxes. */
+const ABORT_WITHOUT_REDIS_MS = 1000;
+/** How long a close that needs Redis (a queue, a BullMQ worker, the connection) may take while Redis answers. */
+const REDIS_CLOSE_MS = 2000;
 /** How soon the worker tries Redis again after a failed call (BullMQ's default, 15 s, would outlast short outages). */
 const RUN_RETRY_DELAY_MS = 1000;
 
@@ -144,20 +148,39 @@ export class WorkerRole {
     if (await settleWithin(closed, this.config.SHUTDOWN_GRACE_MS)) return;
     this.logger.warn({ graceMs: this.config.SHUTDOWN_GRACE_MS }, 'shutdown grace is over: handing running executions back to the queue');
     this.worker.cancelAllJobs(SHUTDOWN_ABORT);
-    if (!(await settleWithin(closed, HAND_BACK_MS))) {
+    if (!(await settleWithin(closed, this.redisAnswers ? HAND_BACK_MS : ABORT_WITHOUT_REDIS_MS))) {
       this.logger.error('running executions did not stop; leaving their jobs to be taken again once their locks lapse');
     }
   }
 
-  /** Stops taking jobs, lets running ones finish, then releases sandboxes and Redis. */
+  private get redisAnswers(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /**
+   * Waits for a close that needs Redis, bounded: it would otherwise wait for
+   * a Redis that is gone (BullMQ retries without end), and the service with it.
+   */
+  private async closeWithRedis(work: Promise<unknown>): Promise<boolean> {
+    return await settleWithin(work, this.redisAnswers ? REDIS_CLOSE_MS : 0);
+  }
+
+  /**
+   * Stops refilling the pools and taking jobs, lets running ones finish, then
+   * releases sandboxes and Redis. Every wait on Redis is bounded.
+   */
   async close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
+      // No job will take a warm sandbox now: destroy them, and start no more while jobs finish.
+      const drained = Promise.all(this.sandboxes.names.map((name) => this.sandboxes.pool(name)?.drain()));
       await this.stopTakingJobs();
-      await this.channels.close();
+      await this.closeWithRedis(this.channels.close());
+      // After the providers close: that ends creations (an e2b backoff) a drain would wait for.
       await this.sandboxes.close();
-      await withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.workerId).catch(() => {});
-      if (!(await settleWithin(this.redis.quit(), 2000))) this.redis.disconnect();
+      await drained;
+      await this.closeWithRedis(withdrawWorker(this.redis, this.config.QUEUE_PREFIX, this.workerId).catch(() => {}));
+      if (!(await this.closeWithRedis(this.redis.quit().catch(() => {})))) this.redis.disconnect();
       await this.metricsServer?.close();
       this.logger.info({ workerId: this.workerId }, 'worker stopped');
     })();
