@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { configSchema } from '../src/shared/config.js';
-import { runExecution } from './helpers/service.js';
+import { eventually } from './helpers/eventually.js';
+import { processesInUidRange, processGone } from './helpers/processes.js';
+import { postJson, runExecution } from './helpers/service.js';
 import { isolatedSandbox } from './helpers/sandboxIsolation.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -17,11 +19,13 @@ interface Started {
 }
 
 /** Runs the CLI the way `npm start` does (tsx over the TypeScript entry point). */
-function runCli(args: string[], env: Record<string, string | undefined>): Started {
+function runCli(args: string[], env: Record<string, string | undefined>, { detached = false } = {}): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sandq.ts', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...isolatedSandbox(100), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground command, so that the test can signal the group.
+    detached,
   });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
@@ -215,4 +219,88 @@ function execPathOf(name: string): string {
     if (existsSync(candidate)) return candidate;
   }
   throw new Error(`${name} not on PATH`);
+}
+
+describe('stopping `sandq start` (npm start) as a terminal or a supervisor does', () => {
+  const GRACE_MS = 3000;
+  /** What the shutdown may take beyond the grace: the hand-back, closes, Redis's own stop. */
+  const AFTER_GRACE_MS = 8000;
+
+  interface RunningAll {
+    started: Started;
+    pid: number;
+    redisPid: number;
+    sandboxes: () => ReturnType<typeof processesInUidRange>;
+  }
+
+  /** `sandq start` with its private Redis, as its own process group's leader, with a job running in a sandbox. */
+  async function startWithRunningJob(): Promise<RunningAll> {
+    const isolation = isolatedSandbox(100);
+    const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined, SHUTDOWN_GRACE_MS: String(GRACE_MS), TIMEOUT_MS_DEFAULT: '60000', POOL_SIZE: '1', POOL_RUNTIMES: 'python', ...isolation }, { detached: true });
+    // Nothing may stay behind should the test fail midway.
+    onTestFinished(() => killGroup(started.child.pid!));
+    const [, redisPid] = await waitForOutput(started, /"redisPid":(\d+)/);
+    const [, baseUrl] = await waitForOutput(started, /"url":"(http:\/\/[^"]+)","msg":"api listening"/);
+    const submitted = await postJson(baseUrl!, '/v1/executions', { language: 'python', code: 'import time\ntime.sleep(120)' });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    await eventually(async () => ((await (await fetch(`${baseUrl}/v1/executions/${id}`)).json()) as { status: string }).status === 'running', 20_000, 'the job running');
+    const sandboxes = () => processesInUidRange(Number(isolation.SANDBOX_UID_BASE), Number(isolation.SANDBOX_UID_COUNT));
+    // Something to see gone: the running job's sandbox (and the warm one).
+    expect(sandboxes().length).toBeGreaterThan(0);
+    expect(processGone(Number(redisPid))).toBe(false);
+    return { started, pid: started.child.pid!, redisPid: Number(redisPid), sandboxes };
+  }
+
+  /** Polls until the service, its Redis and every sandbox process are gone. */
+  async function expectAllGone(running: RunningAll, withinMs: number): Promise<void> {
+    await eventually(
+      async () => processGone(running.pid) && processGone(running.redisPid) && running.sandboxes().length === 0,
+      withinMs,
+      'the service, its redis-server and its sandboxes ending',
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; left: service ${!processGone(running.pid)}, redis ${!processGone(running.redisPid)}, sandboxes ${JSON.stringify(running.sandboxes())}\n${running.started.output().slice(-3000)}`);
+    });
+  }
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a ${signal} to the whole process group ends the service, its private Redis and every sandbox within the grace`, async () => {
+      const running = await startWithRunningJob();
+      process.kill(-running.pid, signal);
+      await expectAllGone(running, GRACE_MS + AFTER_GRACE_MS);
+      expect(await running.started.exit).toBe(0);
+      // The job lived through the signal until the grace was over (its sandbox is not in the group).
+      expect(running.started.output()).toContain('shutdown grace is over: handing running executions back to the queue');
+      // Redis outlived the roles: the job went back to the queue, nothing lost its connection, Redis stopped last.
+      const output = running.started.output();
+      expect(output).toContain('execution handed back to the queue: the worker is shutting down');
+      expect(output).not.toContain('ECONNREFUSED');
+      expect(output.indexOf('"msg":"stopped the private redis-server"')).toBeGreaterThan(output.indexOf('"msg":"worker stopped"'));
+      expect(output.indexOf('"msg":"worker stopped"')).toBeGreaterThan(output.indexOf('"msg":"api stopped"'));
+    }, 60_000);
+  }
+
+  it('a shutdown that loses its Redis still ends within the grace', async () => {
+    const running = await startWithRunningJob();
+    process.kill(running.redisPid, 'SIGKILL');
+    await eventually(async () => processGone(running.redisPid), 5000, 'redis-server dying');
+    process.kill(-running.pid, 'SIGTERM');
+    await expectAllGone(running, GRACE_MS + AFTER_GRACE_MS);
+    expect(await running.started.exit).toBe(0);
+  }, 60_000);
+
+  it('a service killed outright (SIGKILL) leaves neither its private Redis nor sandboxes running', async () => {
+    const running = await startWithRunningJob();
+    // Only the node process: its redis-server is in a group of its own.
+    process.kill(running.pid, 'SIGKILL');
+    await expectAllGone(running, AFTER_GRACE_MS);
+  }, 60_000);
+});
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isolatedSandbox } from './sandboxIsolation.js';
 
@@ -67,4 +68,15 @@ export function processesInUidRange(base: number, count: number): { pid: number;
     .map((line) => line.trim().split(/\s+/))
     .map(([pid, ppid, uid, state, comm]) => ({ pid: Number(pid), ppid: Number(ppid), uid: Number(uid), state: state ?? '', comm: comm ?? '' }))
     .filter(({ uid, state }) => uid >= base && uid < base + count && !state.startsWith('Z'));
+}
+
+/** Whether the process `pid` has ended: no longer there, or a zombie waiting to be reaped. */
+export function processGone(pid: number): boolean {
+  try {
+    // The state follows the command name in parentheses, which may itself hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
