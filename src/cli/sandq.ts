@@ -47,6 +47,9 @@ configuration is invalid.`,
   help: `Usage: sandq help [command]`,
 };
 
+/** A signal this soon after the first is the same one relayed, not an operator asking to force the stop. */
+const REPEATED_SIGNAL_MS = 1000;
+
 const SEE_HELP = 'See `sandq --help`.';
 
 async function start(role: Role): Promise<void> {
@@ -59,13 +62,15 @@ async function start(role: Role): Promise<void> {
     process.stderr.write(`\nsandq is running (${role}). Try:\n  curl -s ${base}/v1/executions${auth} -H 'Content-Type: application/json' -d '{"language":"python","code":"print(6*7)"}'\nAPI docs: ${base}/docs\nStop with Ctrl-C.\n\n`);
   }
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // Under `npm start` one Ctrl-C arrives more than once: from the terminal, and relayed by npm and tsx.
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, 'shutting down; running executions finish first (send the signal again to force)');
     service.stop().then(
       () => process.exit(0),

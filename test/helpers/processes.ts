@@ -80,3 +80,14 @@ export function processGone(pid: number): boolean {
     return true;
   }
 }
+
+/** Live (not zombie) processes of the process group `pgid`. */
+export function processesInGroup(pgid: number): { pid: number; comm: string }[] {
+  return execFileSync('ps', ['-eo', 'pid=,pgid=,stat=,comm='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, group, state]) => Number(group) === pgid && !(state ?? '').startsWith('Z'))
+    .map(([pid, , , comm]) => ({ pid: Number(pid), comm: comm ?? '' }));
+}
