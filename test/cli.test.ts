@@ -290,6 +290,27 @@ describe('stopping `sandq start` (npm start) as a terminal or a supervisor does'
     }, 60_000);
   }
 
+  it('takes a SIGINT repeated at once (as npm and tsx relay a Ctrl-C) for the same stop, not a forced exit', async () => {
+    const running = await startWithRunningJob();
+    process.kill(-running.pid, 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(running.pid, 'SIGINT');
+    await expectAllGone(running, GRACE_MS + AFTER_GRACE_MS);
+    expect(await running.started.exit).toBe(0);
+    expect(running.started.output()).not.toContain('second signal');
+    expect(running.started.output()).toContain('execution handed back to the queue: the worker is shutting down');
+  }, 60_000);
+
+  it('a second SIGINT later forces the exit, and still leaves no Redis or sandbox behind', async () => {
+    const running = await startWithRunningJob();
+    process.kill(-running.pid, 'SIGINT');
+    await waitForOutput(running.started, /"msg":"api stopped"/);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    process.kill(-running.pid, 'SIGINT');
+    expect(await running.started.exit).toBe(130);
+    await expectAllGone(running, AFTER_GRACE_MS);
+  }, 60_000);
+
   it('a shutdown that loses its Redis still ends within the grace', async () => {
     const running = await startWithRunningJob();
     process.kill(running.redisPid, 'SIGKILL');
