@@ -39,7 +39,6 @@ export class RedisServerProcess {
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServerProcess> {
     const executable = RedisServerProcess.locate(options.executable);
-
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sandq-redis-'));
     const server = new RedisServerProcess(executable, await freePort(), dir, options.appendOnly ?? false);
     try {
