@@ -1,11 +1,10 @@
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
-import { OutputCollector } from '../OutputCollector.js';
+import { outputCollectors } from '../OutputCollector.js';
 import { SandboxLostError } from '../SandboxLostError.js';
-import type { OutputStream, RunOptions, RunOutcome, Termination } from '../SandboxProvider.js';
+import type { OutputStream, RunOptions, RunOutcome } from '../SandboxProvider.js';
+import { assembleOutcome, type ProgramEnd, type StopReason } from '../common/runOutcome.js';
 import { describeError } from './classifyE2BError.js';
 import { exitStatusOf } from './exitStatus.js';
-
-type StopReason = Extract<Termination, 'timed_out' | 'output_exceeded' | 'cancelled'>;
 
 export interface CommandRunOptions extends RunOptions {
   cwd: string;
@@ -27,21 +26,9 @@ const STREAM_SLACK_MS = 30_000;
  */
 export async function runCommand(sandbox: Sandbox, command: string, options: CommandRunOptions): Promise<RunOutcome> {
   const { limits, signal, onOutput } = options;
-  const collectors: Record<OutputStream, OutputCollector> = {
-    stdout: new OutputCollector(limits.maxOutputBytes),
-    stderr: new OutputCollector(limits.maxOutputBytes),
-  };
-  const outcome = (termination: Termination, exitCode: number | null, exitSignal: string | null, durationMs: number): RunOutcome => ({
-    termination,
-    exitCode,
-    signal: exitSignal,
-    stdout: collectors.stdout.text(),
-    stderr: collectors.stderr.text(),
-    stdoutTruncated: collectors.stdout.truncated,
-    stderrTruncated: collectors.stderr.truncated,
-    durationMs,
-  });
-  if (signal?.aborted) return outcome('cancelled', null, 'SIGKILL', 0);
+  const collectors = outputCollectors(limits.maxOutputBytes);
+  const outcome = (end: ProgramEnd, durationMs: number): RunOutcome => assembleOutcome({ end, output: collectors, durationMs });
+  if (signal?.aborted) return outcome({ stoppedBy: 'cancelled' }, 0);
 
   let handle: CommandHandle | undefined;
   let stopped: StopReason | undefined;
@@ -91,12 +78,11 @@ export async function runCommand(sandbox: Sandbox, command: string, options: Com
     const end = await Promise.race([ended, abandoned]);
     const durationMs = Math.round(performance.now() - started);
     // When sandq stops the program, the outcome says why; its exit status is the kill's.
-    if (stopped) return outcome(stopped, null, 'SIGKILL', durationMs);
+    if (stopped) return outcome({ stoppedBy: stopped }, durationMs);
     if (end === 'abandoned') throw new Error('unreachable: only a stopped program is let go');
-    const status = exitStatusOf(end.exitCode, end.error);
-    return outcome('exited', status.exitCode, status.signal, durationMs);
+    return outcome({ exited: exitStatusOf(end.exitCode, end.error) }, durationMs);
   } catch (error) {
-    if (stopped) return outcome(stopped, null, 'SIGKILL', Math.round(performance.now() - started));
+    if (stopped) return outcome({ stoppedBy: stopped }, Math.round(performance.now() - started));
     throw new Error(`the E2B sandbox was lost while the program ran: ${describeError(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { OutputCollector } from '../OutputCollector.js';
+import { OutputCollector, outputCollectors } from '../OutputCollector.js';
 import { ACK_FD } from './bwrapArguments.js';
-import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
+import type { OutputStream, RunOutcome } from '../SandboxProvider.js';
+import { signalOfExitCode } from '../common/exitStatus.js';
+import { assembleOutcome, type ProgramExit, type StopReason } from '../common/runOutcome.js';
 
 /** fds bwrap gets besides stdio: its options, its info report, the seccomp program, the launcher's acknowledgement. */
 const FD = { options: 3, info: 4, seccomp: 6, ack: ACK_FD } as const;
@@ -48,11 +49,9 @@ export interface BwrapRunInput {
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
 
-/** Exit statuses above 128 are how bwrap (like a shell) reports a child killed by a signal. */
-function signalFromExitCode(code: number): string | null {
-  if (code <= 128 || code > 128 + 64) return null;
-  const entry = Object.entries(os.constants.signals).find(([, n]) => n === code - 128);
-  return entry ? entry[0] : null;
+/** bwrap's own end as the program's: like a shell, it reports a child killed by a signal as 128 + its number. */
+function programExit(code: number | null, signal: NodeJS.Signals | null): ProgramExit {
+  return { exitCode: code, signal: signal ?? (code === null ? 'SIGKILL' : signalOfExitCode(code)) };
 }
 
 /** Resolves with the sandbox's pid from bwrap's --info-fd JSON ({"child-pid": N}). */
@@ -82,7 +81,8 @@ function readChildPid(info: Readable): Promise<number> {
  * process inside down with it.
  */
 export class BwrapProcess {
-  private termination: Termination = 'exited';
+  /** Set by the first kill: why the worker stopped the program. */
+  private stoppedBy: StopReason | undefined;
   private collectors: { stdout: OutputCollector; stderr: OutputCollector } | undefined;
   private readonly prelude = { stdout: new OutputCollector(PRELUDE_BYTES), stderr: new OutputCollector(PRELUDE_BYTES) };
   private onOutput: BwrapRunInput['onOutput'];
@@ -177,7 +177,7 @@ export class BwrapProcess {
   /** Feeds the program its input and watches it to the end: timeout, output cap, abort. */
   async run(input: BwrapRunInput): Promise<RunOutcome> {
     if (this.collectors) throw new Error('a sandbox process runs once');
-    this.collectors = { stdout: new OutputCollector(input.maxOutputBytes), stderr: new OutputCollector(input.maxOutputBytes) };
+    this.collectors = outputCollectors(input.maxOutputBytes);
     this.onOutput = input.onOutput;
     const started = performance.now();
     const timer = setTimeout(() => this.kill('timed_out'), input.timeoutMs);
@@ -187,18 +187,11 @@ export class BwrapProcess {
     this.child.stdin!.end(input.stdin);
     try {
       const [code, signal] = await this.closed;
-      const termination = this.termination;
-      const exitCode = termination === 'exited' ? code : null;
-      return {
-        termination,
-        exitCode,
-        signal: signal ?? (exitCode === null ? 'SIGKILL' : signalFromExitCode(exitCode)),
-        stdout: this.collectors.stdout.text(),
-        stderr: this.collectors.stderr.text(),
-        stdoutTruncated: this.collectors.stdout.truncated,
-        stderrTruncated: this.collectors.stderr.truncated,
+      return assembleOutcome({
+        end: this.stoppedBy ? { stoppedBy: this.stoppedBy } : { exited: programExit(code, signal) },
+        output: this.collectors,
         durationMs: Math.round(performance.now() - started),
-      };
+      });
     } finally {
       clearTimeout(timer);
       input.signal?.removeEventListener('abort', onAbort);
@@ -216,8 +209,8 @@ export class BwrapProcess {
    * first would orphan the init to the host's pid 1, a zombie until that
    * reaps it. bwrap is killed too should it linger.
    */
-  kill(reason: Termination): void {
-    if (this.termination === 'exited') this.termination = reason;
+  kill(reason: StopReason): void {
+    this.stoppedBy ??= reason;
     if (this.exited) return;
     if (this.sandboxPid === undefined) {
       this.child.kill('SIGKILL');

@@ -6,6 +6,9 @@ import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
 import { transpilerArgs } from '../../program/transpiler.js';
+import { programEnvironment } from '../common/sandboxEnvironment.js';
+import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
+import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
 import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
@@ -150,12 +153,12 @@ export class LocalSandbox implements WarmSandbox {
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
 
     const { transpile } = program;
-    const nodeVersion = this.settings.runtimes.get('node')?.version.replace(/^v/, '');
+    const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
       entry: program.entryFile,
       transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
       args: program.args,
-      env: { ...BASE_ENV, ...program.env },
+      env: programEnvironment(BASE_ENV, program.env),
     });
     this.writeFiles([
       ...program.files,
@@ -178,9 +181,7 @@ export class LocalSandbox implements WarmSandbox {
     }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    if (this.cgroup && memoryByCgroup && (outcome.termination === 'exited' || outcome.termination === 'output_exceeded')) {
-      if (await this.cgroup.oomKilled()) return { ...outcome, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL' };
-    }
+    if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKilled())) return asMemoryExceeded(outcome);
     return outcome;
   }
 

@@ -35,17 +35,3 @@ export function locateRuntimes(): RuntimeCommand[] {
     return executable ? [{ runtime, executable, versionArgs }] : [];
   });
 }
-
-/** Arguments placed before the entry file, chosen by the interpreter's own version. */
-export function runtimeFlags(runtime: Runtime, version: string): string[] {
-  switch (runtime) {
-    case 'python':
-      // Unbuffered, so output reaches the client while the program runs.
-      return ['-u'];
-    case 'node':
-      // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
-      return Number(/^v?(\d+)/.exec(version)?.[1] ?? 0) < 22 ? ['--experimental-detect-module'] : [];
-    case 'bash':
-      return [];
-  }
-}
