@@ -60,7 +60,7 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
       network: z
         .boolean()
         .default(false)
-        .refine((n) => !n || policy.networkAllowed, 'network access is not enabled on this deployment'),
+        .refine((n) => !n, 'network access is not enabled on this deployment'),
     })
     .strict();
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { access, mkdir, open, readdir, rmdir } from 'node:fs/promises';
+import { access, open, readdir, rmdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export function errorCode(error: unknown): string | undefined {
@@ -117,17 +117,6 @@ export async function childDirectories(dir: string): Promise<string[]> {
     return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return [];
-    throw error;
-  }
-}
-
-/** mkdir that fails on an existing directory, so a stale cgroup with counters of its own is never reused. */
-export async function makeDirectory(dir: string): Promise<'created' | 'exists'> {
-  try {
-    await mkdir(dir);
-    return 'created';
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return 'exists';
     throw error;
   }
 }
