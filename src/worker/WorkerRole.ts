@@ -15,7 +15,6 @@ import { SHUTDOWN_ABORT } from './ExecutionLifecycle.js';
 import { handBackForeignJobs } from './handBackForeignJobs.js';
 import { createExecutionProcessor } from './processExecution.js';
 import { WorkerChannels } from './WorkerChannels.js';
-import type { SandboxPool } from './sandbox/SandboxPool.js';
 import { SandboxProviders } from './sandbox/SandboxProviders.js';
 import { WorkerMetricsServer } from './WorkerMetricsServer.js';
 
@@ -40,11 +39,6 @@ export class WorkerRole {
     private readonly config: Config,
     private readonly logger: Logger,
   ) {}
-
-  /** The pool of the deployment's default provider. */
-  get pool(): SandboxPool {
-    return this.sandboxes.defaultPool;
-  }
 
   static async start(config: Config, redisUrl: string, logger: Logger): Promise<WorkerRole> {
     collectProcessMetrics();
