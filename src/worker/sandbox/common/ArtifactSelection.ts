@@ -16,7 +16,7 @@ export interface WorkDirEntry {
 }
 
 /** Why a matching path is not returned; the same words whichever provider ran the program. */
-export const SKIP_REASONS = {
+const SKIP_REASONS = {
   symlink: 'is a symbolic link',
   notRegular: 'is not a regular file',
   hardLinked: 'has more than one hard link',

@@ -23,7 +23,7 @@ import { ensureWorkRootTmpfs } from './workDirMount.js';
 import { WorkerDirectory } from './WorkerDirectory.js';
 import { buildSeccompFilter, describeSeccompFilter } from './seccomp/seccompFilter.js';
 
-export const BWRAP_INSTALL_HINT =
+const BWRAP_INSTALL_HINT =
   'Install bubblewrap with `sudo apt-get install bubblewrap` (Debian/Ubuntu) or `sudo dnf install bubblewrap` (Fedora), or set BWRAP_PATH.';
 
 const NAMESPACES = ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'] as const;

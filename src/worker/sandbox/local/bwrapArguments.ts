@@ -36,7 +36,7 @@ export const ACK_FD = 7;
  * worker's process may have inherited without close-on-exec (a supervisor's
  * socket, a test runner's pipe), then becomes the program.
  */
-export const CLOSE_INHERITED_FDS =
+const CLOSE_INHERITED_FDS =
   `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $fd in 0|1|2|${ACK_FD}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"`;
 
 /** The command line bwrap starts: the descriptor-closing shell, then the program. */

@@ -155,7 +155,7 @@ export async function killUntilEmpty(procsFiles: readonly string[]): Promise<voi
  * rmdir of a cgroup; EBUSY is retried briefly because a killed process leaves
  * the cgroup a moment after it stops being listed. A directory already gone counts as removed.
  */
-export async function removeCgroupDirectory(dir: string): Promise<void> {
+async function removeCgroupDirectory(dir: string): Promise<void> {
   const deadline = performance.now() + RMDIR_TIMEOUT_MS;
   for (;;) {
     try {
