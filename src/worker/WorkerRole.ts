@@ -31,7 +31,7 @@ export class WorkerRole {
   private constructor(
     readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
     /** Every provider this worker runs, each with its pool. */
-    readonly sandboxes: SandboxProviders,
+    private readonly sandboxes: SandboxProviders,
     private readonly channels: WorkerChannels,
     private readonly redis: Redis,
     readonly workerId: string,

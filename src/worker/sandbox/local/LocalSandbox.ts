@@ -75,8 +75,8 @@ export class LocalSandbox implements WarmSandbox {
     private readonly settings: LocalSandboxSettings,
     readonly runtime: Runtime,
     startLimits: Limits,
-    readonly hostWorkDir: string,
-    readonly identity: SandboxIdentity | undefined,
+    private readonly hostWorkDir: string,
+    private readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
     private readonly bwrap: BwrapProcess,
   ) {
