@@ -5,8 +5,10 @@ import { exitCodeOfSignal, signalOfExitCode } from '../src/worker/sandbox/common
 import { nulSpec } from '../src/worker/sandbox/common/jobSpec.js';
 import { assembleOutcome, asMemoryExceeded } from '../src/worker/sandbox/common/runOutcome.js';
 import { runtimeFlags } from '../src/worker/sandbox/common/runtimeFlags.js';
+import { RunWatch } from '../src/worker/sandbox/common/RunWatch.js';
 import { programEnvironment, sandboxEnvironment } from '../src/worker/sandbox/common/sandboxEnvironment.js';
 import type { RunOutcome } from '../src/worker/sandbox/SandboxProvider.js';
+import { eventually } from './helpers/eventually.js';
 
 const file = (path: string, size: number, links = 1): WorkDirEntry => ({ path, kind: 'file', links, size });
 
@@ -156,5 +158,65 @@ describe('the job spec and environment', () => {
   it('writes leading fields, argc, args and NAME=value, each NUL-terminated', () => {
     expect(nulSpec(['main.sh'], ['a b', ''], { X: '1=2' })).toBe('main.sh\x002\x00a b\x00\x00X=1=2\x00');
     expect(nulSpec([], [], {})).toBe('0\x00');
+  });
+});
+
+describe('RunWatch', () => {
+  const watchOf = (options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {}) => {
+    const stops: string[] = [];
+    const passedOn: string[] = [];
+    const watch = new RunWatch(
+      { timeoutMs: options.timeoutMs ?? 60_000, maxOutputBytes: options.maxOutputBytes ?? 1024, signal: options.signal, onOutput: (stream, chunk) => passedOn.push(`${stream}:${chunk}`) },
+      (reason) => stops.push(reason),
+    );
+    return { watch, stops, passedOn };
+  };
+
+  it('passes output on as it comes and reports the program\'s own exit when nothing stopped it', () => {
+    const { watch, stops, passedOn } = watchOf();
+    watch.start();
+    watch.take('stdout', Buffer.from('out'));
+    watch.take('stderr', Buffer.from('err'));
+    const outcome = watch.outcome({ exitCode: 2, signal: null });
+    watch.dispose();
+    expect(passedOn).toEqual(['stdout:out', 'stderr:err']);
+    expect(stops).toEqual([]);
+    expect(outcome).toMatchObject({ termination: 'exited', exitCode: 2, signal: null, stdout: 'out', stderr: 'err' });
+  });
+
+  it('stops the program at the output cap, passing on only what fits', () => {
+    const { watch, stops, passedOn } = watchOf({ maxOutputBytes: 4 });
+    watch.start();
+    watch.take('stdout', Buffer.from('abcdef'));
+    watch.take('stdout', Buffer.from('more'));
+    watch.dispose();
+    expect(passedOn).toEqual(['stdout:abcd']);
+    expect(stops).toEqual(['output_exceeded']);
+    expect(watch.outcome()).toMatchObject({ termination: 'output_exceeded', exitCode: null, signal: 'SIGKILL', stdout: 'abcd', stdoutTruncated: true });
+  });
+
+  it('stops the program at its timeout, counted from start', async () => {
+    const { watch, stops } = watchOf({ timeoutMs: 20 });
+    watch.start();
+    await eventually(async () => stops.length > 0, 5000, 'the timeout');
+    watch.dispose();
+    expect(stops).toEqual(['timed_out']);
+    expect(watch.outcome({ exitCode: 137, signal: null }).termination).toBe('timed_out');
+  });
+
+  it('stops the program when aborted, even before it started, and the first reason stands', () => {
+    const abort = new AbortController();
+    abort.abort();
+    const { watch, stops } = watchOf({ signal: abort.signal, maxOutputBytes: 1 });
+    watch.start();
+    watch.take('stdout', Buffer.from('xx'));
+    watch.dispose();
+    expect(stops).toEqual(['cancelled']);
+    expect(watch.outcome().termination).toBe('cancelled');
+  });
+
+  it('refuses an outcome without an exit status for a program that was not stopped', () => {
+    const { watch } = watchOf();
+    expect(() => watch.outcome()).toThrow();
   });
 });
