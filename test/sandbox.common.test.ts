@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { outputCollectors } from '../src/worker/sandbox/OutputCollector.js';
 import { ArtifactSelection, MAX_ARTIFACT_ENTRIES, type WorkDirEntry } from '../src/worker/sandbox/common/ArtifactSelection.js';
 import { exitCodeOfSignal, signalOfExitCode } from '../src/worker/sandbox/common/exitStatus.js';
-import { nulSpec } from '../src/worker/sandbox/common/jobSpec.js';
+import { versionFromAnswer } from '../src/worker/sandbox/common/interpreters.js';
+import { nulSpec, programFiles } from '../src/worker/sandbox/common/jobSpec.js';
 import { assembleOutcome, asMemoryExceeded } from '../src/worker/sandbox/common/runOutcome.js';
 import { runtimeFlags } from '../src/worker/sandbox/common/runtimeFlags.js';
 import { RunWatch } from '../src/worker/sandbox/common/RunWatch.js';
@@ -153,6 +154,18 @@ describe('the job spec and environment', () => {
     const base = sandboxEnvironment({ workDir: '/work', searchPath: '/usr/bin' });
     expect(base).toEqual({ PATH: '/usr/bin', HOME: '/work', TMPDIR: '/tmp', LANG: 'C.UTF-8' });
     expect(programEnvironment(base, { LANG: 'fr_FR.UTF-8', X: '1' })).toEqual({ ...base, LANG: 'fr_FR.UTF-8', X: '1' });
+  });
+
+  it('puts the source at the entry file, or where the transpiler reads it, after the job\'s own files', () => {
+    const files = [{ path: 'data.txt', content: Buffer.from('d') }];
+    expect(programFiles({ files, source: 'print(1)', entryFile: 'main.py' })).toEqual([...files, { path: 'main.py', content: Buffer.from('print(1)') }]);
+    expect(programFiles({ files: [], source: 'let x = 1', entryFile: 'main.js', transpile: { from: 'main.ts' } })).toEqual([{ path: 'main.ts', content: Buffer.from('let x = 1') }]);
+  });
+
+  it('writes an interpreter\'s version the same whichever sandbox asked', () => {
+    expect(versionFromAnswer('Python 3.12.1\n')).toBe('3.12.1');
+    expect(versionFromAnswer('v20.11.0\n')).toBe('v20.11.0');
+    expect(versionFromAnswer('5.2.21(1)-release\n')).toBe('5.2.21(1)-release');
   });
 
   it('writes leading fields, argc, args and NAME=value, each NUL-terminated', () => {

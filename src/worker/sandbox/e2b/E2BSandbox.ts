@@ -4,6 +4,7 @@ import type { Logger } from '../../../shared/logger.js';
 import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
+import { programFiles } from '../common/jobSpec.js';
 import { classifyE2BError, describeError } from './classifyE2BError.js';
 import { collectE2BArtifacts } from './collectE2BArtifacts.js';
 import { specFiles, WORK_DIR } from './launchCommand.js';
@@ -105,8 +106,7 @@ export class E2BSandbox implements WarmSandbox {
     this.used = true;
     if (this.state === 'gone') throw new SandboxLostError('the E2B sandbox ended before its program was handed over');
     const transpiler = program.transpile ? await this.settings.transpiler() : undefined;
-    const source = { path: program.transpile?.from ?? program.entryFile, content: Buffer.from(program.source) };
-    const files = [...program.files, source, ...specFiles(program, transpiler)];
+    const files = [...programFiles(program), ...specFiles(program, transpiler)];
     try {
       // One upload; the SDK cannot send Buffers, so each travels as a Blob.
       await this.sdk.files.write(

@@ -3,6 +3,7 @@ import { MAX_BUILT_PROGRAM_BYTES, transpilerArgs } from '../../program/transpile
 import type { Program, ProgramFile, Runtime, RuntimeVersion } from '../SandboxProvider.js';
 import { LAUNCHER_ABANDONED, TRANSPILED_TOO_LARGE } from '../common/exitStatus.js';
 import { nulSpec } from '../common/jobSpec.js';
+import { INTERPRETERS, RUNTIMES, versionFromAnswer } from '../common/interpreters.js';
 import { runtimeFlags, transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { programEnvironment, sandboxEnvironment } from '../common/sandboxEnvironment.js';
 
@@ -67,32 +68,29 @@ function versionOf(runtime: Runtime, versions: readonly RuntimeVersion[]): strin
   return version === 'unknown' ? undefined : version;
 }
 
-/** The template's interpreters, by the names on its PATH. */
-const EXECUTABLES: Record<Runtime, string> = { python: 'python3', node: 'node', bash: 'bash' };
-
+/** The template's interpreter, by its name on the template's PATH, with its flags. */
 function interpreter(runtime: Runtime, versions: readonly RuntimeVersion[]): string[] {
-  return [EXECUTABLES[runtime], ...runtimeFlags(runtime, versionOf(runtime, versions))];
+  return [INTERPRETERS[runtime].name, ...runtimeFlags(runtime, versionOf(runtime, versions))];
 }
 
 /** Asks the template's interpreters their versions, one `name=…` line each. */
 export const PROBE_COMMAND = [
   `export PATH=${BASE_ENV.PATH}`,
-  'echo "python=$(python3 --version 2>&1)"',
-  'echo "node=$(node --version 2>&1)"',
-  'echo "bash=$(bash -c \'echo "$BASH_VERSION"\' 2>&1)"',
+  ...RUNTIMES.map((runtime) => {
+    const { name, versionArgs } = INTERPRETERS[runtime];
+    return `echo "${runtime}=$(${[name, ...versionArgs].map(shellQuote).join(' ')} 2>&1)"`;
+  }),
 ].join('; ');
 
-const VERSION_PATTERNS: [Runtime, RegExp][] = [
-  ['python', /^python=Python (\d+\.\d+\.\d+\S*)$/m],
-  ['node', /^node=(v\d+\.\d+\.\d+\S*)$/m],
-  ['bash', /^bash=(\d+\.\d+\.\d+\S*)$/m],
-];
+/** An answer that is a version, not an error message (a missing interpreter answers through the shell). */
+const VERSION = /^v?\d+\.\d+\.\d+\S*$/;
 
 /** The runtimes the probe found, with versions written as the local provider writes them. */
 export function parseProbe(output: string): RuntimeVersion[] {
-  return VERSION_PATTERNS.flatMap(([runtime, pattern]) => {
-    const version = pattern.exec(output)?.[1];
-    return version ? [{ runtime, version }] : [];
+  return RUNTIMES.flatMap((runtime) => {
+    const answer = new RegExp(`^${runtime}=(.*)$`, 'm').exec(output)?.[1];
+    const version = answer === undefined ? undefined : versionFromAnswer(answer);
+    return version !== undefined && VERSION.test(version) ? [{ runtime, version }] : [];
   });
 }
 

@@ -7,6 +7,7 @@ import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
 import { transpilerArgs } from '../../program/transpiler.js';
 import { programEnvironment } from '../common/sandboxEnvironment.js';
+import { programFiles } from '../common/jobSpec.js';
 import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
 import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
@@ -161,8 +162,7 @@ export class LocalSandbox implements WarmSandbox {
       env: programEnvironment(BASE_ENV, program.env),
     });
     this.writeFiles([
-      ...program.files,
-      { path: transpile?.from ?? program.entryFile, content: Buffer.from(program.source) },
+      ...programFiles(program),
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
     ]);

@@ -19,6 +19,7 @@ import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes } from './runtimes.js';
 import { runtimeFlags } from '../common/runtimeFlags.js';
+import { versionFromAnswer } from '../common/interpreters.js';
 import { ensureWorkRootTmpfs } from './workDirMount.js';
 import { WorkerDirectory } from './WorkerDirectory.js';
 import { buildSeccompFilter, describeSeccompFilter } from './seccomp/seccompFilter.js';
@@ -128,7 +129,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       for (const command of locateRuntimes()) {
         const probe = await probeInSandbox(base, [command.executable, ...command.versionArgs]);
         if (probe.ok) {
-          const version = probe.output.replace(/^Python /, '').trim();
+          const version = versionFromAnswer(probe.output);
           runtimes.set(command.runtime, { executable: command.executable, flags: runtimeFlags(command.runtime, version), version });
           versions.push({ runtime: command.runtime, version });
         } else {

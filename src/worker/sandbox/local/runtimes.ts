@@ -2,12 +2,13 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable } from '../../../shared/findExecutable.js';
 import type { Runtime } from '../SandboxProvider.js';
+import { INTERPRETERS, RUNTIMES } from '../common/interpreters.js';
 
 export interface RuntimeCommand {
   runtime: Runtime;
   /** Absolute path as seen both on the host and inside the sandbox (it lives under /usr). */
   executable: string;
-  versionArgs: string[];
+  versionArgs: readonly string[];
 }
 
 /**
@@ -25,12 +26,8 @@ function locate(name: string): string | undefined {
 
 /** Finds python3, node and bash where the sandbox can see them; missing ones are left out. */
 export function locateRuntimes(): RuntimeCommand[] {
-  const wanted: [Runtime, string, string[]][] = [
-    ['python', 'python3', ['--version']],
-    ['node', 'node', ['--version']],
-    ['bash', 'bash', ['-c', 'echo "$BASH_VERSION"']],
-  ];
-  return wanted.flatMap(([runtime, name, versionArgs]) => {
+  return RUNTIMES.flatMap((runtime) => {
+    const { name, versionArgs } = INTERPRETERS[runtime];
     const executable = locate(name);
     return executable ? [{ runtime, executable, versionArgs }] : [];
   });
