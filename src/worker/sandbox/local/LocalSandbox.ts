@@ -8,6 +8,7 @@ import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox
 import { transpilerArgs } from '../../program/transpiler.js';
 import { programEnvironment } from '../common/sandboxEnvironment.js';
 import { programFiles } from '../common/jobSpec.js';
+import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
 import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
 import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
@@ -148,8 +149,7 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   async run(program: Program, options: RunOptions): Promise<RunOutcome> {
-    if (this.used || this.destroyed) throw new Error('a sandbox runs exactly one program');
-    if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
+    checkRunnable({ runtime: this.runtime, used: this.used, destroyed: this.destroyed }, program);
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
 
@@ -186,7 +186,7 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   async collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
-    if (!this.used || this.destroyed) throw new Error('artifacts are read after the run and before destroy');
+    checkArtifactsReadable({ used: this.used, destroyed: this.destroyed });
     return await collectArtifacts(this.hostWorkDir, patterns, maxBytes);
   }
 
