@@ -123,11 +123,6 @@ export class WorkerRole {
     return role;
   }
 
-  /** The worker's metrics listener port, when WORKER_METRICS_PORT is set. */
-  get metricsPort(): number | undefined {
-    return this.metricsServer?.port;
-  }
-
   /**
    * Stops taking jobs and gives running ones SHUTDOWN_GRACE_MS to finish.
    * Those still running then are aborted (their sandboxes killed) and handed
