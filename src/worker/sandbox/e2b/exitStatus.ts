@@ -33,5 +33,7 @@ export function exitStatusOf(exitCode: number, error: string | undefined): Progr
   const known = SIGNALS[match[1]!];
   if (known) return { exitCode: exitCodeOfSignal(known[1]), signal: known[0] };
   const number = Number(/^signal (\d+)$/.exec(match[1]!)?.[1]);
-  return Number.isInteger(number) ? { exitCode: exitCodeOfSignal(number), signal: `SIG${number}` } : { exitCode: exitCodeOfSignal(0), signal: match[1]! };
+  if (Number.isInteger(number)) return { exitCode: exitCodeOfSignal(number), signal: `SIG${number}` };
+  // A signal envd names but this table does not: its number is unknown, so only the "killed by a signal" base.
+  return { exitCode: exitCodeOfSignal(0), signal: match[1]! };
 }
