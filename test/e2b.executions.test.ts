@@ -148,7 +148,9 @@ describe.each(['local', 'e2b'] as const)('the execution contract on %s', (provid
     });
     const { id } = (await res.json()) as { id: string };
     const client = await SseClient.connect(`${svc.baseUrl}/v1/executions/${id}/events`);
-    await client.waitFor((e) => e.event === 'stdout' && (JSON.parse(e.data) as { text: string }).text.includes('first'));
+    // Unbuffered python writes the line and its newline apart: wait for both before cancelling.
+    const stdoutSoFar = () => client.named('stdout').map((e) => (JSON.parse(e.data) as { text: string }).text).join('');
+    await client.waitFor(() => stdoutSoFar().includes('first\n'));
     const cancelled = await fetch(`${svc.baseUrl}/v1/executions/${id}`, { method: 'DELETE' });
     expect(cancelled.status).toBeLessThan(300);
     const done = await client.waitFor((e) => e.event === 'done');

@@ -40,8 +40,12 @@ afterAll(async () => {
 
 const workerId = () => svc.service.worker!.workerId;
 const ours = () => fake.live().filter((s) => s.metadata['sandq-worker'] === workerId());
-const e2bPool = () => svc.service.worker!.sandboxes.pool('e2b')!;
-const warmOne = () => eventually(async () => e2bPool().warmCount('python') === 1 && ours()[0], 10_000, 'a warm sandbox');
+/** Warm python sandboxes in the e2b pool, as its gauge reports them. */
+async function warmPython(): Promise<number> {
+  const { values } = await poolMetrics.warm.get();
+  return values.filter((v) => v.labels.provider === 'e2b' && v.labels.runtime === 'python').reduce((n, v) => n + v.value, 0);
+}
+const warmOne = () => eventually(async () => (await warmPython()) === 1 && ours()[0], 10_000, 'a warm sandbox');
 
 async function hits(): Promise<number> {
   const { values } = await poolMetrics.hits.get();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminCredentials } from '../src/shared/AdminCredentials.js';
+import { freePort } from '../src/shared/freePort.js';
 import { createLogger } from '../src/shared/logger.js';
 import { WorkerMetricsServer } from '../src/worker/WorkerMetricsServer.js';
 import { eventually } from './helpers/eventually.js';
@@ -8,11 +9,14 @@ import { WebhookReceiver } from './helpers/webhookReceiver.js';
 
 let svc: TestService;
 let receiver: WebhookReceiver;
+/** Where the worker's metrics listener is asked to listen, as an operator would set it. */
+let workerMetricsPort: number;
 
 beforeAll(async () => {
   receiver = await WebhookReceiver.start();
+  workerMetricsPort = await freePort();
   svc = await startTestService({
-    WORKER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: String(workerMetricsPort),
     RATE_LIMIT_PER_MINUTE: '4',
     POOL_SIZE: '1',
     POOL_RUNTIMES: 'bash',
@@ -89,7 +93,7 @@ describe('GET /metrics', () => {
 
 describe("the worker's metrics listener (WORKER_METRICS_PORT)", () => {
   it('serves the same registry and a health check', async () => {
-    const port = svc.service.worker!.metricsPort!;
+    const port = workerMetricsPort;
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(metrics.status).toBe(200);
     expect(sample(await metrics.text(), 'sandq_executions_finished_total', { status: 'succeeded', language: 'bash' })).toBeGreaterThanOrEqual(2);

@@ -9,7 +9,7 @@ import type { SandqKeys } from './redisKeys.js';
  * tiny request), its entries in BullMQ's sets and the listing index, its
  * webhook's job and state (1.2 KB) when it has one.
  */
-export const EXECUTION_OVERHEAD_BYTES = 2048;
+const EXECUTION_OVERHEAD_BYTES = 2048;
 /** The result TTL is cut into this many buckets: a counted byte is dropped at most one bucket after it expires. */
 const BUCKETS_PER_TTL = 24;
 /** At the queued cap, this many of the owner's oldest entries are checked for jobs that are gone. */

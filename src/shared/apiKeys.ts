@@ -9,11 +9,11 @@ export interface ApiKeyEntry {
 }
 
 /** Owner names become Redis key parts and metric labels: keep them short and plain. */
-export const OWNER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const OWNER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** RFC 6750 b64token: what a Bearer token may hold. */
 const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 const HASHED_KEY = /^sha256:([0-9a-f]{64})$/i;
-export const MIN_KEY_LENGTH = 16;
+const MIN_KEY_LENGTH = 16;
 
 export function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -26,7 +26,7 @@ const apiKeys = z.string().transform((value, ctx) => {
  * Every setting sandq reads from the environment, with its default.
  * The README's configuration table mirrors this schema.
  */
-export const configSchema = z.object({
+const configSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),

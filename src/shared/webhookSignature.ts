@@ -7,7 +7,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *
  * `Sandq-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`
  */
+/** The webhook's headers, as the sender writes them and as node's `req.headers` spells them (lower case). */
 export const SIGNATURE_HEADER = 'sandq-signature';
+/** The delivery's id, the same on every retry: a receiver drops repeats by it. */
 export const DELIVERY_HEADER = 'sandq-delivery';
 export const EVENT_HEADER = 'sandq-event';
 

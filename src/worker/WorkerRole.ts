@@ -15,7 +15,6 @@ import { SHUTDOWN_ABORT } from './ExecutionLifecycle.js';
 import { handBackForeignJobs } from './handBackForeignJobs.js';
 import { createExecutionProcessor } from './processExecution.js';
 import { WorkerChannels } from './WorkerChannels.js';
-import type { SandboxPool } from './sandbox/SandboxPool.js';
 import { SandboxProviders } from './sandbox/SandboxProviders.js';
 import { WorkerMetricsServer } from './WorkerMetricsServer.js';
 
@@ -36,7 +35,7 @@ export class WorkerRole {
   private constructor(
     readonly worker: Worker<ExecutionJobData, ExecutionOutcome>,
     /** Every provider this worker runs, each with its pool. */
-    readonly sandboxes: SandboxProviders,
+    private readonly sandboxes: SandboxProviders,
     private readonly channels: WorkerChannels,
     private readonly redis: Redis,
     readonly workerId: string,
@@ -44,11 +43,6 @@ export class WorkerRole {
     private readonly config: Config,
     private readonly logger: Logger,
   ) {}
-
-  /** The pool of the deployment's default provider. */
-  get pool(): SandboxPool {
-    return this.sandboxes.defaultPool;
-  }
 
   static async start(config: Config, redisUrl: string, logger: Logger): Promise<WorkerRole> {
     collectProcessMetrics();
@@ -131,11 +125,6 @@ export class WorkerRole {
       }
     }
     return role;
-  }
-
-  /** The worker's metrics listener port, when WORKER_METRICS_PORT is set. */
-  get metricsPort(): number | undefined {
-    return this.metricsServer?.port;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ExecutionProcessor } from './ExecutionLifecycle.js';
 
 /** How long a job this worker cannot run waits before any worker may take it again. */
-export const HAND_BACK_DELAY_MS = 2000;
+const HAND_BACK_DELAY_MS = 2000;
 
 /**
  * Executions share one queue whatever their provider. A worker that lacks

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** The default user's home in an E2B sandbox: relative paths resolve against it. */
-export const FAKE_HOME = '/home/user';
+const FAKE_HOME = '/home/user';
 
 /** What envd gives every command before the request's own `envs`. */
 const ENVD_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', USER: 'user', LANG: 'C.UTF-8' };

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECCOMP_ARCHITECTURES } from '../../src/worker/sandbox/local/seccomp/architectures.js';
+import { poolMetrics } from '../../src/worker/sandbox/poolMetrics.js';
 import { runExecution, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
 import { jobWorkDirsOf } from '../helpers/workDirs.js';
 
@@ -308,18 +309,21 @@ print("spawned")
     expect(ex.status).toBe('succeeded');
     // This process is the worker; its sandboxes' cgroups are named after its pid. What may
     // remain are the warm sandboxes waiting in the pool, each with its cgroup and work dir.
-    const pool = svc.service.worker!.pool;
-    const warm = () => (['python', 'node', 'bash'] as const).reduce((n, r) => n + pool.warmCount(r), 0);
+    const warm = async () => (await poolMetrics.warm.get()).values.filter((v) => v.labels.provider === 'local').reduce((n, v) => n + v.value, 0);
     const cgroups = () =>
       execFileSync('ls', [`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`]).toString().split('\n').filter((name) => name.startsWith(`${process.pid}-`));
     const workDirs = () => jobWorkDirsOf(svc.config.SANDBOX_WORK_ROOT);
     // A replacement being started has its cgroup and work dir before it counts as warm: wait for quiet.
-    const settled = () => warm() === svc.config.POOL_SIZE * 3 && cgroups().length === warm() && workDirs().length === warm();
+    const settled = async () => {
+      const n = await warm();
+      return n === svc.config.POOL_SIZE * 3 && cgroups().length === n && workDirs().length === n;
+    };
     const deadline = Date.now() + 10_000;
-    while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(warm()).toBe(svc.config.POOL_SIZE * 3);
-    expect(cgroups()).toHaveLength(warm());
-    expect(workDirs()).toHaveLength(warm());
+    while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const n = await warm();
+    expect(n).toBe(svc.config.POOL_SIZE * 3);
+    expect(cgroups()).toHaveLength(n);
+    expect(workDirs()).toHaveLength(n);
   });
 
   it('survives the program killing pid 1 and its parent', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import type { LimitsPolicy } from '../../shared/contract/limits.js';
 import type { WebhookPolicy } from '../../shared/contract/webhook.js';
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER } from '../../shared/webhookSignature.js';
 import type { AdminAccess } from '../auth/AccessPolicy.js';
 import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema, MAX_BATCH_SIZE } from '../routes/querySchemas.js';
 import {
@@ -58,7 +59,7 @@ function applyPolicy(request: Json, options: OpenApiOptions): Json {
   if (!options.webhooks.enabled) delete properties.webhook;
   if (options.limits.providers && properties.provider) properties.provider = { ...properties.provider, enum: [...options.limits.providers] };
   const limits = properties.limits;
-  if (limits && !options.limits.networkAllowed) {
+  if (limits) {
     const limitProperties = { ...(limits.properties as Record<string, Json>) };
     limitProperties.network = { type: 'boolean', const: false, default: false, description: 'Network access is not enabled on this deployment.' };
     properties.limits = { ...limits, properties: limitProperties };
@@ -255,9 +256,9 @@ export function openApiDocument(options: OpenApiOptions): Json {
         post: {
           summary: 'Sent once when an execution with a webhook is final',
           parameters: [
-            { name: 'Sandq-Event', in: 'header', required: true, schema: { const: 'execution.finished' } },
-            { name: 'Sandq-Delivery', in: 'header', required: true, description: 'The same on every retry: drop repeats.', schema: { type: 'string' } },
-            { name: 'Sandq-Signature', in: 'header', required: true, description: 't=<unix>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>', schema: { type: 'string' } },
+            { name: EVENT_HEADER, in: 'header', required: true, schema: { const: 'execution.finished' } },
+            { name: DELIVERY_HEADER, in: 'header', required: true, description: 'The same on every retry: drop repeats.', schema: { type: 'string' } },
+            { name: SIGNATURE_HEADER, in: 'header', required: true, description: 't=<unix>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>', schema: { type: 'string' } },
           ],
           requestBody: { required: true, content: json({ ...schemas.Execution, properties: executionFields, required: ((schemas.Execution as { required: string[] }).required ?? []).filter((f) => f !== 'webhook') }) },
           responses: { '2XX': { description: 'Delivered.' }, 410: { description: 'Gone: no more attempts.' } },

@@ -1,6 +1,6 @@
 import type { Language } from './languages.js';
 
-export const FINAL_STATUSES = [
+const FINAL_STATUSES = [
   'succeeded',
   'failed',
   'timed_out',

@@ -8,9 +8,9 @@ const noNul = (s: string) => !s.includes('\0');
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** NAME_MAX: the longest name one path segment may have on Linux filesystems, in bytes. */
-export const MAX_SEGMENT_BYTES = 255;
+const MAX_SEGMENT_BYTES = 255;
 /** PATH_MAX (4096, with its NUL) less the sandbox's "/work/" prefix: the longest path the program can open. */
-export const MAX_PATH_BYTES = 4096 - 1 - '/work/'.length;
+const MAX_PATH_BYTES = 4096 - 1 - '/work/'.length;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** A relative path inside the work dir: no absolute paths, no `..`, no empty or `.` segments. */
@@ -34,7 +34,7 @@ const artifactPattern = z
   .refine((p) => !p.startsWith('/'), 'must be relative to the work dir, not absolute')
   .refine((p) => p.split('/').every((s) => s !== '..'), 'must not contain ".." segments');
 
-export const executionFileSchema = z
+const executionFileSchema = z
   .object({
     path: relativePath,
     content: z.string(),
@@ -60,7 +60,7 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
       network: z
         .boolean()
         .default(false)
-        .refine((n) => !n || policy.networkAllowed, 'network access is not enabled on this deployment'),
+        .refine((n) => !n, 'network access is not enabled on this deployment'),
     })
     .strict();
 
@@ -127,4 +127,3 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
 }
 
 export type ExecutionRequest = z.output<ReturnType<typeof executionRequestSchema>>;
-export type ExecutionRequestInput = z.input<ReturnType<typeof executionRequestSchema>>;

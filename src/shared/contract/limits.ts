@@ -13,8 +13,8 @@ export interface Limits {
 /** The operator's defaults and maximums for request limits. */
 export interface LimitsPolicy {
   defaults: Limits;
+  /** No deployment offers network access yet: `network` has no maximum, only `false`. */
   max: Omit<Limits, 'network'>;
-  networkAllowed: boolean;
   /** Providers a request may name; unset = local only. */
   providers?: readonly ProviderName[];
 }
@@ -34,7 +34,6 @@ export function limitsPolicyFrom(config: Config): LimitsPolicy {
       maxProcesses: config.MAX_PROCESSES_MAX,
       maxOutputBytes: config.MAX_OUTPUT_BYTES_MAX,
     },
-    networkAllowed: false,
     providers: enabledProviders(config),
   };
 }

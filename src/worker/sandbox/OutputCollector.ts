@@ -25,3 +25,8 @@ export class OutputCollector {
     return Buffer.concat(this.chunks, this.size).toString('utf8');
   }
 }
+
+/** One collector per stream, each with the same cap. */
+export function outputCollectors(capBytes: number): Record<'stdout' | 'stderr', OutputCollector> {
+  return { stdout: new OutputCollector(capBytes), stderr: new OutputCollector(capBytes) };
+}

@@ -52,7 +52,7 @@ export class SandboxPool {
   }
 
   /** Warm sandboxes waiting now, per runtime. */
-  warmCount(runtime: Runtime): number {
+  private warmCount(runtime: Runtime): number {
     return this.idle.get(runtime)?.length ?? 0;
   }
 

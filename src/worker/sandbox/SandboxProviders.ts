@@ -30,10 +30,7 @@ interface Entry {
  * names.
  */
 export class SandboxProviders {
-  private constructor(
-    private readonly entries: ReadonlyMap<ProviderName, Entry>,
-    private readonly defaultName: ProviderName,
-  ) {}
+  private constructor(private readonly entries: ReadonlyMap<ProviderName, Entry>) {}
 
   static async start(config: Config, logger: Logger, worker: E2BWorkerHooks): Promise<SandboxProviders> {
     const entries = new Map<ProviderName, Entry>();
@@ -50,10 +47,10 @@ export class SandboxProviders {
         entries.set(name, { provider, pool });
       }
     } catch (error) {
-      await new SandboxProviders(entries, config.SANDBOX_PROVIDER).close();
+      await new SandboxProviders(entries).close();
       throw error;
     }
-    return new SandboxProviders(entries, config.SANDBOX_PROVIDER);
+    return new SandboxProviders(entries);
   }
 
   get names(): ProviderName[] {
@@ -67,11 +64,6 @@ export class SandboxProviders {
   /** The pool of the provider a job names; undefined when this worker lacks it. */
   pool(name: string): SandboxPool | undefined {
     return this.entries.get(name as ProviderName)?.pool;
-  }
-
-  /** The pool of the deployment's default provider (SANDBOX_PROVIDER). */
-  get defaultPool(): SandboxPool {
-    return this.entries.get(this.defaultName)!.pool;
   }
 
   /** Languages any provider here runs, with each provider's interpreter version. */

@@ -4,7 +4,7 @@ import type { ExecutionRecords } from '../../shared/ExecutionRecords.js';
 import type { Logger } from '../../shared/logger.js';
 import type { WebhookJobData } from '../../shared/queues.js';
 import type { WebhookDeliveries } from '../../shared/WebhookDeliveries.js';
-import { signWebhook } from '../../shared/webhookSignature.js';
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from '../../shared/webhookSignature.js';
 import { workerMetrics } from '../workerMetrics.js';
 import { postWebhook } from './postWebhook.js';
 import { RefusedTargetError } from './RefusedTargetError.js';
@@ -62,9 +62,9 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': USER_AGENT,
-          'Sandq-Event': event,
-          'Sandq-Delivery': String(job.id),
-          'Sandq-Signature': signWebhook(deps.secret, body),
+          [EVENT_HEADER]: event,
+          [DELIVERY_HEADER]: String(job.id),
+          [SIGNATURE_HEADER]: signWebhook(deps.secret, body),
         },
       });
       if (answer.status >= 200 && answer.status < 300) {

@@ -4,6 +4,8 @@ import type { Logger } from '../../../shared/logger.js';
 import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
+import { programFiles } from '../common/jobSpec.js';
+import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
 import { classifyE2BError, describeError } from './classifyE2BError.js';
 import { collectE2BArtifacts } from './collectE2BArtifacts.js';
 import { specFiles, WORK_DIR } from './launchCommand.js';
@@ -100,13 +102,11 @@ export class E2BSandbox implements WarmSandbox {
   }
 
   async run(program: Program, options: RunOptions): Promise<RunOutcome> {
-    if (this.used) throw new Error('an E2B sandbox runs one program');
-    if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
+    checkRunnable({ runtime: this.runtime, used: this.used, destroyed: false }, program);
     this.used = true;
     if (this.state === 'gone') throw new SandboxLostError('the E2B sandbox ended before its program was handed over');
     const transpiler = program.transpile ? await this.settings.transpiler() : undefined;
-    const source = { path: program.transpile?.from ?? program.entryFile, content: Buffer.from(program.source) };
-    const files = [...program.files, source, ...specFiles(program, transpiler)];
+    const files = [...programFiles(program), ...specFiles(program, transpiler)];
     try {
       // One upload; the SDK cannot send Buffers, so each travels as a Blob.
       await this.sdk.files.write(
@@ -124,7 +124,7 @@ export class E2BSandbox implements WarmSandbox {
   }
 
   async collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
-    if (!this.used || this.destroying) throw new Error('artifacts are read after the run and before destroy');
+    checkArtifactsReadable({ used: this.used, destroyed: this.destroying !== undefined });
     return await collectE2BArtifacts(this.sdk, patterns, maxBytes, this.settings.requestTimeoutMs);
   }
 

@@ -4,6 +4,7 @@ import type { Limits } from '../../../shared/contract/limits.js';
 import type { Logger } from '../../../shared/logger.js';
 import { locateTranspiler } from '../../program/transpiler.js';
 import type { Program, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
+import { RUNTIMES } from '../common/interpreters.js';
 import { describeError } from './classifyE2BError.js';
 import { type E2BConnection, E2BControlPlane } from './E2BControlPlane.js';
 import { E2BSandbox, JOB_MARGIN_MS } from './E2BSandbox.js';
@@ -29,8 +30,6 @@ export interface E2BProviderOptions {
   onHealthChange?: () => void;
   logger: Logger;
 }
-
-const ALL_RUNTIMES: Runtime[] = ['python', 'node', 'bash'];
 
 /**
  * Sandboxes as E2B microVMs through the official SDK. Creation is throttled
@@ -198,7 +197,7 @@ export class E2BSandboxProvider implements SandboxProvider {
         this.slots.give();
       }
     } catch (error) {
-      this.versions = ALL_RUNTIMES.map((runtime) => ({ runtime, version: 'unknown' }));
+      this.versions = RUNTIMES.map((runtime) => ({ runtime, version: 'unknown' }));
       this.options.logger.warn(
         { template: this.options.template, err: error, detail: describeError(error) },
         'could not ask the E2B template its interpreters; assuming python3, node and bash',

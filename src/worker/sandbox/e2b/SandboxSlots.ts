@@ -15,11 +15,7 @@ export class SandboxSlots {
   private readonly jobs: Waiter[] = [];
   private readonly pool: Waiter[] = [];
 
-  constructor(readonly capacity: number) {}
-
-  get inUse(): number {
-    return this.used;
-  }
+  constructor(private readonly capacity: number) {}
 
   /** Jobs waiting for a slot now. */
   get waiting(): number {

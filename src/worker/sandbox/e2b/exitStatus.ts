@@ -1,3 +1,6 @@
+import { exitCodeOfSignal } from '../common/exitStatus.js';
+import type { ProgramExit } from '../common/runOutcome.js';
+
 /** Go's names for signals (how envd's `error` spells a death by signal: "signal: killed"), with their numbers on Linux. */
 const SIGNALS: Record<string, [name: string, number: number]> = {
   hangup: ['SIGHUP', 1],
@@ -24,11 +27,13 @@ const SIGNALS: Record<string, [name: string, number: number]> = {
  * is reported as a shell does, 128 + the signal number, with the signal's
  * name (envd itself says exit code -1 and "signal: killed").
  */
-export function exitStatusOf(exitCode: number, error: string | undefined): { exitCode: number; signal: string | null } {
+export function exitStatusOf(exitCode: number, error: string | undefined): ProgramExit & { exitCode: number } {
   const match = /^signal: (.+?)(?: \(core dumped\))?$/.exec(error ?? '');
   if (!match) return { exitCode, signal: null };
   const known = SIGNALS[match[1]!];
-  if (known) return { exitCode: 128 + known[1], signal: known[0] };
+  if (known) return { exitCode: exitCodeOfSignal(known[1]), signal: known[0] };
   const number = Number(/^signal (\d+)$/.exec(match[1]!)?.[1]);
-  return Number.isInteger(number) ? { exitCode: 128 + number, signal: `SIG${number}` } : { exitCode: 128, signal: match[1]! };
+  if (Number.isInteger(number)) return { exitCode: exitCodeOfSignal(number), signal: `SIG${number}` };
+  // A signal envd names but this table does not: its number is unknown, so only the "killed by a signal" base.
+  return { exitCode: exitCodeOfSignal(0), signal: match[1]! };
 }

@@ -1,6 +1,11 @@
 import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import { MAX_BUILT_PROGRAM_BYTES, transpilerArgs } from '../../program/transpiler.js';
 import type { Program, ProgramFile, Runtime, RuntimeVersion } from '../SandboxProvider.js';
+import { LAUNCHER_ABANDONED, TRANSPILED_TOO_LARGE } from '../common/exitStatus.js';
+import { nulSpec } from '../common/jobSpec.js';
+import { INTERPRETERS, RUNTIMES, versionFromAnswer } from '../common/interpreters.js';
+import { runtimeFlags, transpilerNodeVersion } from '../common/runtimeFlags.js';
+import { programEnvironment, sandboxEnvironment } from '../common/sandboxEnvironment.js';
 
 /** The program's cwd and HOME inside the E2B sandbox, under the default user's home. */
 export const WORK_DIR = '/home/user/work';
@@ -8,12 +13,7 @@ export const WORK_DIR = '/home/user/work';
 const SPEC_DIR = RESERVED_DIR;
 
 /** The environment every program starts from, as on the local provider; the job's `env` is added to it. */
-const BASE_ENV: Record<string, string> = {
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  HOME: WORK_DIR,
-  TMPDIR: '/tmp',
-  LANG: 'C.UTF-8',
-};
+const BASE_ENV = sandboxEnvironment({ workDir: WORK_DIR, searchPath: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' });
 
 /** Where a TypeScript job's transpiler travels with its files: the worker's own esbuild, a static x86-64 binary like the VM. */
 const TRANSPILER = `${SPEC_DIR}/esbuild`;
@@ -26,8 +26,7 @@ const TRANSPILER = `${SPEC_DIR}/esbuild`;
  * three round trips.
  */
 export function specFiles(program: Program, transpiler: Buffer | undefined): ProgramFile[] {
-  const env = Object.entries({ ...BASE_ENV, ...program.env }).map(([name, value]) => `${name}=${value}`);
-  const spec = [String(program.args.length), ...program.args, ...env].map((field) => `${field}\0`).join('');
+  const spec = nulSpec([], program.args, programEnvironment(BASE_ENV, program.env));
   return [
     { path: `${RESERVED_DIR}/spec.nul`, content: Buffer.from(spec) },
     { path: `${RESERVED_DIR}/stdin`, content: Buffer.from(program.stdin) },
@@ -44,14 +43,14 @@ export function specFiles(program: Program, transpiler: Buffer | undefined): Pro
  */
 export function launchCommand(program: Pick<Program, 'runtime' | 'entryFile' | 'transpile'>, versions: readonly RuntimeVersion[]): string {
   const { runtime, entryFile, transpile } = program;
-  const lines = [`exec 0<${SPEC_DIR}/stdin && mapfile -d '' -t spec < ${SPEC_DIR}/spec.nul || exit 70`];
+  const lines = [`exec 0<${SPEC_DIR}/stdin && mapfile -d '' -t spec < ${SPEC_DIR}/spec.nul || exit ${LAUNCHER_ABANDONED}`];
   if (transpile) {
-    const nodeVersion = versionOf('node', versions)?.replace(/^v/, '');
+    const nodeVersion = transpilerNodeVersion(versionOf('node', versions));
     const args = transpilerArgs(transpile.from, nodeVersion).map(shellQuote).join(' ');
     lines.push(
       `chmod 700 ${TRANSPILER} && ${TRANSPILER} ${args} < ${shellQuote(transpile.from)} | head -c ${MAX_BUILT_PROGRAM_BYTES + 1} > ${shellQuote(entryFile)}; built=\${PIPESTATUS[0]}`,
       `rm -rf ${SPEC_DIR}`,
-      `if [ "$(stat -c %s ${shellQuote(entryFile)})" -gt ${MAX_BUILT_PROGRAM_BYTES} ]; then echo "the transpiled program is larger than ${MAX_BUILT_PROGRAM_BYTES} bytes" >&2; exit 1; fi`,
+      `if [ "$(stat -c %s ${shellQuote(entryFile)})" -gt ${MAX_BUILT_PROGRAM_BYTES} ]; then echo "${TRANSPILED_TOO_LARGE}" >&2; exit 1; fi`,
       '[ "$built" = 0 ] || exit "$built"',
     );
   } else {
@@ -69,40 +68,29 @@ function versionOf(runtime: Runtime, versions: readonly RuntimeVersion[]): strin
   return version === 'unknown' ? undefined : version;
 }
 
+/** The template's interpreter, by its name on the template's PATH, with its flags. */
 function interpreter(runtime: Runtime, versions: readonly RuntimeVersion[]): string[] {
-  switch (runtime) {
-    case 'python':
-      // Unbuffered, so output reaches the client while the program runs.
-      return ['python3', '-u'];
-    case 'node': {
-      // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
-      const major = Number(/^v?(\d+)/.exec(versionOf('node', versions) ?? '')?.[1] ?? 0);
-      return major >= 22 ? ['node'] : ['node', '--experimental-detect-module'];
-    }
-    case 'bash':
-      return ['bash'];
-  }
+  return [INTERPRETERS[runtime].name, ...runtimeFlags(runtime, versionOf(runtime, versions))];
 }
 
 /** Asks the template's interpreters their versions, one `name=…` line each. */
 export const PROBE_COMMAND = [
   `export PATH=${BASE_ENV.PATH}`,
-  'echo "python=$(python3 --version 2>&1)"',
-  'echo "node=$(node --version 2>&1)"',
-  'echo "bash=$(bash -c \'echo "$BASH_VERSION"\' 2>&1)"',
+  ...RUNTIMES.map((runtime) => {
+    const { name, versionArgs } = INTERPRETERS[runtime];
+    return `echo "${runtime}=$(${[name, ...versionArgs].map(shellQuote).join(' ')} 2>&1)"`;
+  }),
 ].join('; ');
 
-const VERSION_PATTERNS: [Runtime, RegExp][] = [
-  ['python', /^python=Python (\d+\.\d+\.\d+\S*)$/m],
-  ['node', /^node=(v\d+\.\d+\.\d+\S*)$/m],
-  ['bash', /^bash=(\d+\.\d+\.\d+\S*)$/m],
-];
+/** An answer that is a version, not an error message (a missing interpreter answers through the shell). */
+const VERSION = /^v?\d+\.\d+\.\d+\S*$/;
 
 /** The runtimes the probe found, with versions written as the local provider writes them. */
 export function parseProbe(output: string): RuntimeVersion[] {
-  return VERSION_PATTERNS.flatMap(([runtime, pattern]) => {
-    const version = pattern.exec(output)?.[1];
-    return version ? [{ runtime, version }] : [];
+  return RUNTIMES.flatMap((runtime) => {
+    const answer = new RegExp(`^${runtime}=(.*)$`, 'm').exec(output)?.[1];
+    const version = answer === undefined ? undefined : versionFromAnswer(answer);
+    return version !== undefined && VERSION.test(version) ? [{ runtime, version }] : [];
   });
 }
 

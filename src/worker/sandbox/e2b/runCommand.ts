@@ -1,11 +1,9 @@
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
-import { OutputCollector } from '../OutputCollector.js';
 import { SandboxLostError } from '../SandboxLostError.js';
-import type { OutputStream, RunOptions, RunOutcome, Termination } from '../SandboxProvider.js';
+import type { OutputStream, RunOptions, RunOutcome } from '../SandboxProvider.js';
+import { RunWatch } from '../common/RunWatch.js';
 import { describeError } from './classifyE2BError.js';
 import { exitStatusOf } from './exitStatus.js';
-
-type StopReason = Extract<Termination, 'timed_out' | 'output_exceeded' | 'cancelled'>;
 
 export interface CommandRunOptions extends RunOptions {
   cwd: string;
@@ -18,47 +16,34 @@ const STOP_GRACE_MS = 5000;
 const STREAM_SLACK_MS = 30_000;
 
 /**
- * Runs `command` in the sandbox and follows it as the local provider does:
- * output is kept up to the cap and passed on as it arrives; the timeout,
- * the output cap and the abort signal kill it, and the outcome says which.
+ * Runs `command` in the sandbox and follows it as the local provider does
+ * (RunWatch): output is kept up to the cap and passed on as it arrives; the
+ * timeout, the output cap and the abort signal kill it, and the outcome says which.
  * A program that could not be started throws SandboxLostError (nothing ran:
  * another sandbox may take it); a sandbox that vanishes while the program
  * runs throws a plain error, a fault of the service that BullMQ retries.
  */
 export async function runCommand(sandbox: Sandbox, command: string, options: CommandRunOptions): Promise<RunOutcome> {
-  const { limits, signal, onOutput } = options;
-  const collectors: Record<OutputStream, OutputCollector> = {
-    stdout: new OutputCollector(limits.maxOutputBytes),
-    stderr: new OutputCollector(limits.maxOutputBytes),
-  };
-  const outcome = (termination: Termination, exitCode: number | null, exitSignal: string | null, durationMs: number): RunOutcome => ({
-    termination,
-    exitCode,
-    signal: exitSignal,
-    stdout: collectors.stdout.text(),
-    stderr: collectors.stderr.text(),
-    stdoutTruncated: collectors.stdout.truncated,
-    stderrTruncated: collectors.stderr.truncated,
-    durationMs,
-  });
-  if (signal?.aborted) return outcome('cancelled', null, 'SIGKILL', 0);
-
+  const { limits } = options;
   let handle: CommandHandle | undefined;
-  let stopped: StopReason | undefined;
   let letGo: () => void = () => {};
   const abandoned = new Promise<'abandoned'>((resolve) => (letGo = () => resolve('abandoned')));
   let graceTimer: NodeJS.Timeout | undefined;
-  const stop = (reason: StopReason) => {
-    if (stopped) return;
-    stopped = reason;
-    handle?.kill().catch(() => {});
+  const killAndLetGo = (running: CommandHandle) => {
+    running.kill().catch(() => {});
     graceTimer = setTimeout(letGo, STOP_GRACE_MS);
   };
-  const take = (stream: OutputStream) => (text: string) => {
-    const kept = collectors[stream].push(Buffer.from(text));
-    if (kept.length > 0) onOutput?.(stream, kept);
-    if (collectors[stream].truncated) stop('output_exceeded');
-  };
+  const watch = new RunWatch(
+    { timeoutMs: limits.timeoutMs, maxOutputBytes: limits.maxOutputBytes, signal: options.signal, onOutput: options.onOutput },
+    () => {
+      if (handle) killAndLetGo(handle);
+    },
+  );
+  if (options.signal?.aborted) {
+    watch.stop('cancelled');
+    return watch.outcome();
+  }
+  const take = (stream: OutputStream) => (text: string) => watch.take(stream, Buffer.from(text));
 
   try {
     handle = await sandbox.commands.run(command, {
@@ -72,13 +57,10 @@ export async function runCommand(sandbox: Sandbox, command: string, options: Com
   } catch (error) {
     throw new SandboxLostError(`the program could not be started in the E2B sandbox: ${describeError(error)}`);
   }
+  // Output that came before the handle may already have stopped it.
+  if (watch.stoppedBy) killAndLetGo(handle);
   // The job's clock starts with the program.
-  const started = performance.now();
-  if (stopped) handle.kill().catch(() => {});
-  const timer = setTimeout(() => stop('timed_out'), limits.timeoutMs);
-  const onAbort = () => stop('cancelled');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) onAbort();
+  watch.start();
 
   const ended = handle.wait().then(
     (result) => ({ exitCode: result.exitCode, error: result.error }),
@@ -89,20 +71,17 @@ export async function runCommand(sandbox: Sandbox, command: string, options: Com
   );
   try {
     const end = await Promise.race([ended, abandoned]);
-    const durationMs = Math.round(performance.now() - started);
     // When sandq stops the program, the outcome says why; its exit status is the kill's.
-    if (stopped) return outcome(stopped, null, 'SIGKILL', durationMs);
+    if (watch.stoppedBy) return watch.outcome();
     if (end === 'abandoned') throw new Error('unreachable: only a stopped program is let go');
-    const status = exitStatusOf(end.exitCode, end.error);
-    return outcome('exited', status.exitCode, status.signal, durationMs);
+    return watch.outcome(exitStatusOf(end.exitCode, end.error));
   } catch (error) {
-    if (stopped) return outcome(stopped, null, 'SIGKILL', Math.round(performance.now() - started));
+    if (watch.stoppedBy) return watch.outcome();
     throw new Error(`the E2B sandbox was lost while the program ran: ${describeError(error)}`, { cause: error });
   } finally {
-    clearTimeout(timer);
+    watch.dispose();
     clearTimeout(graceTimer);
-    signal?.removeEventListener('abort', onAbort);
     ended.catch(() => {});
-    if (stopped) await handle.disconnect().catch(() => {});
+    if (watch.stoppedBy) await handle.disconnect().catch(() => {});
   }
 }

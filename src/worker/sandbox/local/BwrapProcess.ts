@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { OutputCollector } from '../OutputCollector.js';
 import { ACK_FD } from './bwrapArguments.js';
-import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
+import type { OutputStream, RunOutcome } from '../SandboxProvider.js';
+import { signalOfExitCode } from '../common/exitStatus.js';
+import type { ProgramExit, StopReason } from '../common/runOutcome.js';
+import { RunWatch } from '../common/RunWatch.js';
 
 /** fds bwrap gets besides stdio: its options, its info report, the seccomp program, the launcher's acknowledgement. */
 const FD = { options: 3, info: 4, seccomp: 6, ack: ACK_FD } as const;
@@ -48,11 +50,9 @@ export interface BwrapRunInput {
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
 
-/** Exit statuses above 128 are how bwrap (like a shell) reports a child killed by a signal. */
-function signalFromExitCode(code: number): string | null {
-  if (code <= 128 || code > 128 + 64) return null;
-  const entry = Object.entries(os.constants.signals).find(([, n]) => n === code - 128);
-  return entry ? entry[0] : null;
+/** bwrap's own end as the program's: like a shell, it reports a child killed by a signal as 128 + its number. */
+function programExit(code: number | null, signal: NodeJS.Signals | null): ProgramExit {
+  return { exitCode: code, signal: signal ?? (code === null ? 'SIGKILL' : signalOfExitCode(code)) };
 }
 
 /** Resolves with the sandbox's pid from bwrap's --info-fd JSON ({"child-pid": N}). */
@@ -82,10 +82,9 @@ function readChildPid(info: Readable): Promise<number> {
  * process inside down with it.
  */
 export class BwrapProcess {
-  private termination: Termination = 'exited';
-  private collectors: { stdout: OutputCollector; stderr: OutputCollector } | undefined;
+  /** The run, once the program was handed its input; output before that is the prelude. */
+  private watch: RunWatch | undefined;
   private readonly prelude = { stdout: new OutputCollector(PRELUDE_BYTES), stderr: new OutputCollector(PRELUDE_BYTES) };
-  private onOutput: BwrapRunInput['onOutput'];
   /** Whether the launcher said, on ACK_FD, that it took its job. */
   private acknowledged = false;
   private exited = false;
@@ -99,14 +98,8 @@ export class BwrapProcess {
     child.once('exit', () => (this.exited = true));
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream]!.on('data', (chunk: Buffer) => {
-        if (!this.collectors) {
-          this.prelude[stream].push(chunk);
-          return;
-        }
-        const collector = this.collectors[stream];
-        const kept = collector.push(chunk);
-        if (kept.length > 0) this.onOutput?.(stream, kept);
-        if (collector.truncated) this.kill('output_exceeded');
+        if (this.watch) this.watch.take(stream, chunk);
+        else this.prelude[stream].push(chunk);
       });
     }
   }
@@ -179,32 +172,16 @@ export class BwrapProcess {
 
   /** Feeds the program its input and watches it to the end: timeout, output cap, abort. */
   async run(input: BwrapRunInput): Promise<RunOutcome> {
-    if (this.collectors) throw new Error('a sandbox process runs once');
-    this.collectors = { stdout: new OutputCollector(input.maxOutputBytes), stderr: new OutputCollector(input.maxOutputBytes) };
-    this.onOutput = input.onOutput;
-    const started = performance.now();
-    const timer = setTimeout(() => this.kill('timed_out'), input.timeoutMs);
-    const onAbort = () => this.kill('cancelled');
-    if (input.signal?.aborted) onAbort();
-    input.signal?.addEventListener('abort', onAbort, { once: true });
+    if (this.watch) throw new Error('a sandbox process runs once');
+    const watch = new RunWatch(input, () => this.killSandbox());
+    this.watch = watch;
+    watch.start();
     this.child.stdin!.end(input.stdin);
     try {
       const [code, signal] = await this.closed;
-      const termination = this.termination;
-      const exitCode = termination === 'exited' ? code : null;
-      return {
-        termination,
-        exitCode,
-        signal: signal ?? (exitCode === null ? 'SIGKILL' : signalFromExitCode(exitCode)),
-        stdout: this.collectors.stdout.text(),
-        stderr: this.collectors.stderr.text(),
-        stdoutTruncated: this.collectors.stdout.truncated,
-        stderrTruncated: this.collectors.stderr.truncated,
-        durationMs: Math.round(performance.now() - started),
-      };
+      return watch.outcome(programExit(code, signal));
     } finally {
-      clearTimeout(timer);
-      input.signal?.removeEventListener('abort', onAbort);
+      watch.dispose();
     }
   }
 
@@ -213,14 +190,20 @@ export class BwrapProcess {
     return `${this.prelude.stdout.text()}${this.prelude.stderr.text()}`.trim();
   }
 
+  /** Stops the program from outside its run (the sandbox is destroyed): a run still going ends `reason`. */
+  private kill(reason: StopReason): void {
+    // The first stop of a run is its outcome's reason (and kills); any later one only kills again.
+    if (this.watch && !this.watch.stoppedBy) this.watch.stop(reason);
+    else this.killSandbox();
+  }
+
   /**
    * Kills the sandbox's init: the kernel then kills everything in its pid
    * namespace, and bwrap, its parent, reaps it and exits. Killing bwrap
    * first would orphan the init to the host's pid 1, a zombie until that
    * reaps it. bwrap is killed too should it linger.
    */
-  kill(reason: Termination): void {
-    if (this.termination === 'exited') this.termination = reason;
+  private killSandbox(): void {
     if (this.exited) return;
     if (this.sandboxPid === undefined) {
       this.child.kill('SIGKILL');

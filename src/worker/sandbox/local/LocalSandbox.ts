@@ -6,6 +6,11 @@ import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
 import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
 import { transpilerArgs } from '../../program/transpiler.js';
+import { programEnvironment } from '../common/sandboxEnvironment.js';
+import { programFiles } from '../common/jobSpec.js';
+import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
+import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
+import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
 import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
@@ -72,8 +77,8 @@ export class LocalSandbox implements WarmSandbox {
     private readonly settings: LocalSandboxSettings,
     readonly runtime: Runtime,
     startLimits: Limits,
-    readonly hostWorkDir: string,
-    readonly identity: SandboxIdentity | undefined,
+    private readonly hostWorkDir: string,
+    private readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
     private readonly bwrap: BwrapProcess,
   ) {
@@ -144,22 +149,20 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   async run(program: Program, options: RunOptions): Promise<RunOutcome> {
-    if (this.used || this.destroyed) throw new Error('a sandbox runs exactly one program');
-    if (program.runtime !== this.runtime) throw new Error(`a ${this.runtime} sandbox cannot run a ${program.runtime} program`);
+    checkRunnable({ runtime: this.runtime, used: this.used, destroyed: this.destroyed }, program);
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
 
     const { transpile } = program;
-    const nodeVersion = this.settings.runtimes.get('node')?.version.replace(/^v/, '');
+    const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
       entry: program.entryFile,
       transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
       args: program.args,
-      env: { ...BASE_ENV, ...program.env },
+      env: programEnvironment(BASE_ENV, program.env),
     });
     this.writeFiles([
-      ...program.files,
-      { path: transpile?.from ?? program.entryFile, content: Buffer.from(program.source) },
+      ...programFiles(program),
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
     ]);
@@ -178,14 +181,12 @@ export class LocalSandbox implements WarmSandbox {
     }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    if (this.cgroup && memoryByCgroup && (outcome.termination === 'exited' || outcome.termination === 'output_exceeded')) {
-      if (await this.cgroup.oomKilled()) return { ...outcome, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL' };
-    }
+    if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKilled())) return asMemoryExceeded(outcome);
     return outcome;
   }
 
   async collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
-    if (!this.used || this.destroyed) throw new Error('artifacts are read after the run and before destroy');
+    checkArtifactsReadable({ used: this.used, destroyed: this.destroyed });
     return await collectArtifacts(this.hostWorkDir, patterns, maxBytes);
   }
 

@@ -17,12 +17,14 @@ import { BwrapProcess } from './BwrapProcess.js';
 import { installTranspiler } from './installTranspiler.js';
 import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
-import { locateRuntimes, runtimeFlags } from './runtimes.js';
+import { locateRuntimes } from './runtimes.js';
+import { runtimeFlags } from '../common/runtimeFlags.js';
+import { versionFromAnswer } from '../common/interpreters.js';
 import { ensureWorkRootTmpfs } from './workDirMount.js';
 import { WorkerDirectory } from './WorkerDirectory.js';
 import { buildSeccompFilter, describeSeccompFilter } from './seccomp/seccompFilter.js';
 
-export const BWRAP_INSTALL_HINT =
+const BWRAP_INSTALL_HINT =
   'Install bubblewrap with `sudo apt-get install bubblewrap` (Debian/Ubuntu) or `sudo dnf install bubblewrap` (Fedora), or set BWRAP_PATH.';
 
 const NAMESPACES = ['user', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'] as const;
@@ -127,7 +129,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       for (const command of locateRuntimes()) {
         const probe = await probeInSandbox(base, [command.executable, ...command.versionArgs]);
         if (probe.ok) {
-          const version = probe.output.replace(/^Python /, '').trim();
+          const version = versionFromAnswer(probe.output);
           runtimes.set(command.runtime, { executable: command.executable, flags: runtimeFlags(command.runtime, version), version });
           versions.push({ runtime: command.runtime, version });
         } else {

@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { sandboxEnvironment } from '../common/sandboxEnvironment.js';
 
 /** Where the job's files live inside the sandbox; also its cwd and HOME. */
 export const SANDBOX_WORK_DIR = '/work';
@@ -35,7 +36,7 @@ export const ACK_FD = 7;
  * worker's process may have inherited without close-on-exec (a supervisor's
  * socket, a test runner's pipe), then becomes the program.
  */
-export const CLOSE_INHERITED_FDS =
+const CLOSE_INHERITED_FDS =
   `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $fd in 0|1|2|${ACK_FD}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"`;
 
 /** The command line bwrap starts: the descriptor-closing shell, then the program. */
@@ -54,12 +55,7 @@ export interface SandboxArgumentsInput {
 }
 
 /** The environment a program starts from; the request's `env` is laid over it. */
-export const BASE_ENV: Record<string, string> = {
-  PATH: '/usr/local/bin:/usr/bin:/bin',
-  HOME: SANDBOX_WORK_DIR,
-  TMPDIR: '/tmp',
-  LANG: 'C.UTF-8',
-};
+export const BASE_ENV = sandboxEnvironment({ workDir: SANDBOX_WORK_DIR, searchPath: '/usr/local/bin:/usr/bin:/bin' });
 
 /**
  * bubblewrap options for one program: every namespace unshared (user, pid,

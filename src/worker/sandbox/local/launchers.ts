@@ -1,6 +1,8 @@
 import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import type { Runtime } from '../SandboxProvider.js';
 import { MAX_BUILT_PROGRAM_BYTES } from '../../program/transpiler.js';
+import { LAUNCHER_ABANDONED, TRANSPILED_TOO_LARGE } from '../common/exitStatus.js';
+import { nulSpec } from '../common/jobSpec.js';
 import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 
 /**
@@ -14,9 +16,6 @@ import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
  */
 export const SPEC_DIR = RESERVED_DIR;
 const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
-
-/** Exit status of a launcher whose go signal never came (the worker went away). */
-export const LAUNCHER_ABANDONED = 70;
 
 /** Where the TypeScript transpiler (esbuild, a static binary) is bound, read-only, in node sandboxes that have it. */
 export const TRANSPILER_PATH = '/opt/sandq/bin/esbuild';
@@ -93,7 +92,7 @@ if (spec.transpile) {
   );
   if (built.error) {
     const tooLarge = built.error.code === "ENOBUFS";
-    process.stderr.write(tooLarge ? "the transpiled program is larger than ${MAX_BUILT_PROGRAM_BYTES} bytes\\n" : "could not transpile: " + built.error.message + "\\n");
+    process.stderr.write(tooLarge ? "${TRANSPILED_TOO_LARGE}\\n" : "could not transpile: " + built.error.message + "\\n");
     process.exit(1);
   }
   if (built.signal) process.kill(process.pid, built.signal);
@@ -130,9 +129,5 @@ export function launcherCommand(runtime: Runtime, executable: string, flags: str
 
 /** The spec files the launcher reads: JSON for python and node, NUL-separated fields for bash. */
 export function specFiles(spec: JobSpec): { json: string; nul: string } {
-  const env = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`);
-  return {
-    json: JSON.stringify(spec),
-    nul: [spec.entry, String(spec.args.length), ...spec.args, ...env].map((field) => `${field}\0`).join(''),
-  };
+  return { json: JSON.stringify(spec), nul: nulSpec([spec.entry], spec.args, spec.env) };
 }

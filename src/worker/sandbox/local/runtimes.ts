@@ -2,12 +2,13 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable } from '../../../shared/findExecutable.js';
 import type { Runtime } from '../SandboxProvider.js';
+import { INTERPRETERS, RUNTIMES } from '../common/interpreters.js';
 
 export interface RuntimeCommand {
   runtime: Runtime;
   /** Absolute path as seen both on the host and inside the sandbox (it lives under /usr). */
   executable: string;
-  versionArgs: string[];
+  versionArgs: readonly string[];
 }
 
 /**
@@ -25,27 +26,9 @@ function locate(name: string): string | undefined {
 
 /** Finds python3, node and bash where the sandbox can see them; missing ones are left out. */
 export function locateRuntimes(): RuntimeCommand[] {
-  const wanted: [Runtime, string, string[]][] = [
-    ['python', 'python3', ['--version']],
-    ['node', 'node', ['--version']],
-    ['bash', 'bash', ['-c', 'echo "$BASH_VERSION"']],
-  ];
-  return wanted.flatMap(([runtime, name, versionArgs]) => {
+  return RUNTIMES.flatMap((runtime) => {
+    const { name, versionArgs } = INTERPRETERS[runtime];
     const executable = locate(name);
     return executable ? [{ runtime, executable, versionArgs }] : [];
   });
-}
-
-/** Arguments placed before the entry file, chosen by the interpreter's own version. */
-export function runtimeFlags(runtime: Runtime, version: string): string[] {
-  switch (runtime) {
-    case 'python':
-      // Unbuffered, so output reaches the client while the program runs.
-      return ['-u'];
-    case 'node':
-      // Node 20 needs the flag to run CommonJS and ES modules alike from a .js file; 22+ detects by default.
-      return Number(/^v?(\d+)/.exec(version)?.[1] ?? 0) < 22 ? ['--experimental-detect-module'] : [];
-    case 'bash':
-      return [];
-  }
 }

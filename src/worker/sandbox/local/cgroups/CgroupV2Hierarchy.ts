@@ -12,7 +12,7 @@ const REQUIRED = ['memory', 'pids'];
 const WANTED = [...REQUIRED, 'cpu'];
 
 /** Leaf the worker's own processes move to, so that their cgroup may have children with controllers. */
-export const SUPERVISOR_CGROUP = 'supervisor';
+const SUPERVISOR_CGROUP = 'supervisor';
 
 const ENABLE_ATTEMPTS = 5;
 

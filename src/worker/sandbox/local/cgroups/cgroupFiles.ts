@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { access, mkdir, open, readdir, rmdir } from 'node:fs/promises';
+import { access, open, readdir, rmdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export function errorCode(error: unknown): string | undefined {
@@ -121,17 +121,6 @@ export async function childDirectories(dir: string): Promise<string[]> {
   }
 }
 
-/** mkdir that fails on an existing directory, so a stale cgroup with counters of its own is never reused. */
-export async function makeDirectory(dir: string): Promise<'created' | 'exists'> {
-  try {
-    await mkdir(dir);
-    return 'created';
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return 'exists';
-    throw error;
-  }
-}
-
 const KILL_TIMEOUT_MS = 5000;
 const RMDIR_TIMEOUT_MS = 2000;
 const POLL_MS = 10;
@@ -166,7 +155,7 @@ export async function killUntilEmpty(procsFiles: readonly string[]): Promise<voi
  * rmdir of a cgroup; EBUSY is retried briefly because a killed process leaves
  * the cgroup a moment after it stops being listed. A directory already gone counts as removed.
  */
-export async function removeCgroupDirectory(dir: string): Promise<void> {
+async function removeCgroupDirectory(dir: string): Promise<void> {
   const deadline = performance.now() + RMDIR_TIMEOUT_MS;
   for (;;) {
     try {
