@@ -54,7 +54,7 @@ export function renderConfigurationMarkdown(groups: readonly SettingGroup[] = SE
   return groups
     .map((group) => {
       const lines = [
-        `### ${group.title}`,
+        `## ${group.title}`,
         '',
         group.summary,
         '',
