@@ -31,9 +31,9 @@ describe('API_KEYS', () => {
     ['no name', `:${KEY_A}`, /entry 1: write name:key/],
     ['no colon', KEY_A, /entry 1: write name:key/],
     ['a name with a space', `al ice:${KEY_A}`, /entry 1: write name:key/],
-    ['a short key', 'alice:short-key', /entry 1 \(alice\): the key must have at least 16 characters/],
+    ['a short key', 'alice:short-key', /entry 1 \(name "alice"\): the key must have at least 16 characters/],
     ['a key with a comma-free but invalid character', `alice:${KEY_A}"`, /the key may hold only/],
-    ['the same key twice', `alice:${KEY_A},bob:${KEY_A}`, /entry 2 \(bob\): the same key is listed twice/],
+    ['the same key twice', `alice:${KEY_A},bob:${KEY_A}`, /entry 2 \(name "bob"\): the same key is listed twice/],
     ['the name reserved for keyless executions', `anonymous:${KEY_A}`, /entry 1: "anonymous" is reserved/],
     ['nothing', ' , ', /no name:key entry/],
   ])('refuses %s, without repeating the value', (_name, value, message) => {
@@ -41,7 +41,8 @@ describe('API_KEYS', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^API_KEYS: /);
     expect(problems[0]).toMatch(message);
-    expect(problems[0]).toContain(`(got ${value.length} characters)`);
+    // The entry is named by position and name; the length of the whole variable would pass for the key's.
+    expect(problems[0]).not.toMatch(/\(got \d+ characters\)/);
     expect(problems[0]).not.toContain(KEY_A);
   });
 

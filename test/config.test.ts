@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/shared/config.js';
+import { configSchema, loadConfig, resultTtlSeconds } from '../src/shared/config.js';
+import { settingReferences } from '../src/shared/config/reference.js';
 import { problemsOf } from './helpers/configProblems.js';
 
 describe('loadConfig', () => {
@@ -10,7 +11,8 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       QUEUE_PREFIX: 'sandq',
       SANDBOX_PROVIDER: 'local',
-      RESULT_TTL_SECONDS: 86400,
+      RESULT_TTL_MS: 86_400_000,
+      POOL_MAX_IDLE_MS: 300_000,
       TIMEOUT_MS_DEFAULT: 10000,
       TIMEOUT_MS_MAX: 60000,
       MAX_STORED_BYTES_PER_KEY: 1073741824,
@@ -37,7 +39,9 @@ describe('loadConfig', () => {
     ['WORKER_CONCURRENCY', '0'],
     ['SANDBOX_PROVIDER', 'docker'],
     ['LOG_LEVEL', 'loud'],
-    ['RESULT_TTL_SECONDS', '-5'],
+    ['RESULT_TTL_MS', '-5'],
+    ['RESULT_TTL_MS', '999'],
+    ['POOL_MAX_IDLE_MS', '0'],
     ['QUEUE_PREFIX', 'a:b'],
     ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
     ['WEBHOOK_ATTEMPTS', '0'],
@@ -80,5 +84,44 @@ describe('loadConfig', () => {
   it('refuses a default above its maximum', () => {
     const problems = problemsOf({ TIMEOUT_MS_DEFAULT: '90000' });
     expect(problems[0]).toMatch(/^TIMEOUT_MS_DEFAULT: must not exceed TIMEOUT_MS_MAX/);
+  });
+
+  it('names the bad API_KEYS entry by position and name, never with the length of the whole variable or the key', () => {
+    const good = 'alice:' + 'a'.repeat(20);
+    const badKey = 'tiny-key';
+    const problems = problemsOf({ API_KEYS: `${good},bob:${badKey}` });
+    expect(problems).toEqual(['API_KEYS: entry 2 (name "bob"): the key must have at least 16 characters']);
+    expect(problems[0]).not.toContain(badKey);
+    expect(problems[0]).not.toMatch(/characters\)$/);
+  });
+
+  it('keeps RESULT_TTL_MS to the second for Redis and BullMQ', () => {
+    expect(resultTtlSeconds(loadConfig({}))).toBe(86_400);
+    expect(resultTtlSeconds(loadConfig({ RESULT_TTL_MS: '1500' }))).toBe(2);
+  });
+});
+
+describe('the settings document themselves', () => {
+  const references = settingReferences();
+
+  it('describes every variable of the schema, once, in a group', () => {
+    expect(references.map((r) => r.name).sort()).toEqual(Object.keys(configSchema.shape).sort());
+    for (const r of references) expect(r.description.length, r.name).toBeGreaterThan(10);
+  });
+
+  // Durations end in _MS and sizes in _BYTES, before a scope suffix; the request-limit
+  // mirrors (MEMORY_MB_*) keep the unit of the request field they mirror.
+  it.each(references.map((r) => [r.name, r.unit] as const))('%s: its name says its unit (%s)', (name, unit) => {
+    const unitInName = /_(MS|BYTES|MB)(_DEFAULT|_MAX|_PER_KEY)?$/.exec(name)?.[1];
+    const expected = { ms: 'MS', bytes: 'BYTES', MiB: 'MB' }[unit as string];
+    expect(unitInName).toBe(expected);
+  });
+
+  it('shows host-dependent defaults as words, not as this machine\'s values', () => {
+    const byName = new Map(references.map((r) => [r.name, r]));
+    expect(byName.get('WORKER_CONCURRENCY')?.shownDefault).toBe('number of CPUs');
+    expect(byName.get('SANDBOX_WORK_ROOT')?.shownDefault).toBe('`$TMPDIR/sandq`');
+    expect(byName.get('RESULT_TTL_MS')?.shownDefault).toBe('`86400000` (1 d)');
+    expect(byName.get('REDIS_URL')?.shownDefault).toBe('unset');
   });
 });

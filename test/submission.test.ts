@@ -100,7 +100,7 @@ describe('Idempotency-Key', () => {
     const run = randomUUID();
     const first = (await (await postJson(svc.baseUrl, '/v1/executions', body(run), { 'Idempotency-Key': key })).json()) as ExecutionJson;
     await waitFinal(first.id);
-    // What RESULT_TTL_SECONDS does to a finished execution, sooner: its job is removed.
+    // What RESULT_TTL_MS does to a finished execution, sooner: its job is removed.
     const connection = new Redis(svc.redis.url);
     const queue = new Queue('executions', { connection, prefix: svc.config.QUEUE_PREFIX });
     await queue.remove(first.id);

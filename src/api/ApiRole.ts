@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelRequests } from '../shared/CancelRequests.js';
-import type { Config } from '../shared/config.js';
+import { resultTtlSeconds, type Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import { ExecutionRecords } from '../shared/ExecutionRecords.js';
@@ -72,7 +72,7 @@ export class ApiRole {
     await Promise.all([queue.waitUntilReady(), webhooks.waitUntilReady(), queueEvents.waitUntilReady()]);
 
     const keys = sandqKeys(prefix);
-    const ttl = config.RESULT_TTL_SECONDS;
+    const ttl = resultTtlSeconds(config);
     const events = new ExecutionEvents(redis, keys, ttl);
     const records = new ExecutionRecords(queue, redis, keys, new WebhookDeliveries(redis, keys, ttl), ttl);
     const storage = new OwnerStorage(redis, keys, ttl, queue.toKey(''));

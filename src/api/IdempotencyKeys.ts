@@ -30,7 +30,7 @@ const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 
 /**
  * Idempotency-Key → (hash of the canonical body, execution id), kept for
- * RESULT_TTL_SECONDS. The claim is one SET NX, so of two identical requests
+ * RESULT_TTL_MS. The claim is one SET NX, so of two identical requests
  * racing, exactly one creates the execution and the other replays it.
  */
 export class IdempotencyKeys {

@@ -19,7 +19,7 @@ Commands:
                            exits non-zero when it is invalid
   help [command]           show this text, or a command's
 
-Configuration comes from environment variables; see the README.`;
+Configuration comes from environment variables: sandq config shows them, docs/configuration.md explains each.`;
 
 /** `sandq <command> --help`. */
 const COMMAND_HELP: Record<string, string> = {

@@ -5,7 +5,7 @@ import type { SandqKeys } from './redisKeys.js';
 
 /**
  * What an execution keeps in Redis beyond its request and outcome, for the
- * whole RESULT_TTL_SECONDS: its job hash around the data (about 0.9 KB for a
+ * whole RESULT_TTL_MS: its job hash around the data (about 0.9 KB for a
  * tiny request), its entries in BullMQ's sets and the listing index, its
  * webhook's job and state (1.2 KB) when it has one.
  */
@@ -91,7 +91,7 @@ subtract(KEYS[1], ARGV[1], tonumber(ARGV[2]))
  * KEYS: bytes hash. ARGV: submit bucket, oldest live bucket, this bucket,
  * request bytes, request and outcome bytes, bytes TTL. Moves the request's
  * bytes from its submit bucket (unless that one is dead already) to this
- * one, with the outcome's: from now on both are kept RESULT_TTL_SECONDS.
+ * one, with the outcome's: from now on both are kept RESULT_TTL_MS.
  */
 const FINISHED = `${SUBTRACT}
 if tonumber(ARGV[1]) >= tonumber(ARGV[2]) then subtract(KEYS[1], ARGV[1], tonumber(ARGV[4])) end
@@ -107,10 +107,10 @@ const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
  * executions waiting for a worker. Shared by every API instance and worker.
  *
  * Bytes are counted in time buckets (a hash per owner, a field per
- * bucket of RESULT_TTL_SECONDS / 24): a request at submit, in the bucket of
+ * bucket of RESULT_TTL_MS / 24): a request at submit, in the bucket of
  * its submission; once the execution is final, the worker moves the
  * request's bytes to the bucket of that moment and adds the outcome's, as
- * both are kept RESULT_TTL_SECONDS from then on. A bucket counts until
+ * both are kept RESULT_TTL_MS from then on. A bucket counts until
  * everything written in it has expired, then is dropped, so the sum of the
  * live buckets is an upper bound of what is stored and cannot drift upward.
  *
@@ -118,7 +118,7 @@ const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
  * submitted and not started; the worker takes an id out when it starts the
  * job, the API when it cancels one in the queue. Entries of jobs removed by
  * other means are dropped when the owner is at its cap, and every entry
- * after RESULT_TTL_SECONDS.
+ * after RESULT_TTL_MS.
  */
 export class OwnerStorage {
   private readonly bucketSeconds: number;
@@ -179,7 +179,7 @@ export class OwnerStorage {
     await this.redis.zrem(this.keys.queued(owner), executionId);
   }
 
-  /** The execution is final: its request and outcome are kept RESULT_TTL_SECONDS from now. */
+  /** The execution is final: its request and outcome are kept RESULT_TTL_MS from now. */
   async finished(owner: string, submittedAt: number, request: ExecutionRequest, outcome: ExecutionOutcome | null, now = Date.now()): Promise<void> {
     const requestBytes = OwnerStorage.requestBytes(request);
     await this.commands.sandqFinishedStorage(

@@ -38,12 +38,12 @@ export function parseApiKeys(value: string): ApiKeyEntry[] {
     if (name === OPEN_OWNER) throw new Error(`${where}: "${OPEN_OWNER}" is reserved for executions made without keys; choose another name`);
     const hashed = HASHED_KEY.exec(key);
     if (!hashed) {
-      if (!BEARER_TOKEN.test(key)) throw new Error(`${where} (${name}): the key may hold only letters, digits and - . _ ~ + / (then = padding)`);
-      if (key.length < MIN_KEY_LENGTH) throw new Error(`${where} (${name}): the key must have at least ${MIN_KEY_LENGTH} characters`);
+      if (!BEARER_TOKEN.test(key)) throw new Error(`${where} (name "${name}"): the key may hold only letters, digits and - . _ ~ + / (then = padding)`);
+      if (key.length < MIN_KEY_LENGTH) throw new Error(`${where} (name "${name}"): the key must have at least ${MIN_KEY_LENGTH} characters`);
     }
     const hash = hashed ? Buffer.from(hashed[1]!, 'hex') : sha256(key);
     const hex = hash.toString('hex');
-    if (seen.has(hex)) throw new Error(`${where} (${name}): the same key is listed twice`);
+    if (seen.has(hex)) throw new Error(`${where} (name "${name}"): the same key is listed twice`);
     seen.add(hex);
     entries.push({ name, hash });
   });

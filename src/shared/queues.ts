@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { Config } from './config.js';
+import { resultTtlSeconds, type Config } from './config.js';
 import type { ExecutionRequest } from './contract/executionRequest.js';
 import { OPEN_OWNER } from './owner.js';
 
@@ -20,7 +20,7 @@ export function ownerOfJob(data: ExecutionJobData): string {
 
 /**
  * Retries are for infrastructure faults only: a user's failing program is a
- * completed job. Finished jobs are the stored results, kept for RESULT_TTL_SECONDS.
+ * completed job. Finished jobs are the stored results, kept for RESULT_TTL_MS.
  */
 export function executionJobOptions(config: Config, executionId: string, priority: number): JobsOptions {
   return {
@@ -28,8 +28,8 @@ export function executionJobOptions(config: Config, executionId: string, priorit
     priority,
     attempts: config.JOB_ATTEMPTS,
     backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { age: config.RESULT_TTL_SECONDS },
-    removeOnFail: { age: config.RESULT_TTL_SECONDS },
+    removeOnComplete: { age: resultTtlSeconds(config) },
+    removeOnFail: { age: resultTtlSeconds(config) },
   };
 }
 
@@ -55,7 +55,7 @@ export function webhookJobOptions(config: Config, executionId: string): JobsOpti
     jobId: webhookDeliveryId(executionId),
     attempts: config.WEBHOOK_ATTEMPTS,
     backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
-    removeOnComplete: { age: config.RESULT_TTL_SECONDS },
-    removeOnFail: { age: config.RESULT_TTL_SECONDS },
+    removeOnComplete: { age: resultTtlSeconds(config) },
+    removeOnFail: { age: resultTtlSeconds(config) },
   };
 }

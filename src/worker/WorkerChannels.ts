@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelRequests } from '../shared/CancelRequests.js';
-import type { Config } from '../shared/config.js';
+import { resultTtlSeconds, type Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import { ExecutionEvents } from '../shared/ExecutionEvents.js';
 import { ExecutionRecords } from '../shared/ExecutionRecords.js';
@@ -36,7 +36,7 @@ export class WorkerChannels {
 
   static create(config: Config, redis: Redis, logger: Logger): WorkerChannels {
     const keys = sandqKeys(config.QUEUE_PREFIX);
-    const ttl = config.RESULT_TTL_SECONDS;
+    const ttl = resultTtlSeconds(config);
     const events = new ExecutionEvents(redis, keys, ttl);
     const cancels = new CancelRequests(redis, keys, ttl);
     const deliveries = new WebhookDeliveries(redis, keys, ttl);

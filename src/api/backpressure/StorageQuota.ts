@@ -29,7 +29,7 @@ export class StorageQuota {
         throw new ProblemError(
           507,
           'Storage quota exceeded',
-          `This API key stores ${reservation.storedBytes} bytes of requests and results (kept RESULT_TTL_SECONDS); this request needs ${needed} more, past MAX_STORED_BYTES_PER_KEY (${this.limits.maxStoredBytes}). Room frees as results expire.`,
+          `This API key stores ${reservation.storedBytes} bytes of requests and results (kept RESULT_TTL_MS); this request needs ${needed} more, past MAX_STORED_BYTES_PER_KEY (${this.limits.maxStoredBytes}). Room frees as results expire.`,
           undefined,
           {},
           'storage-quota-exceeded',

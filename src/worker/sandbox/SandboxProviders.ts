@@ -40,7 +40,7 @@ export class SandboxProviders {
         const pool = new SandboxPool(provider, {
           size: name === 'local' ? config.POOL_SIZE : config.E2B_POOL_SIZE,
           runtimes: config.POOL_RUNTIMES,
-          maxIdleMs: config.POOL_MAX_IDLE_SECONDS * 1000,
+          maxIdleMs: config.POOL_MAX_IDLE_MS,
           healthIntervalMs: config.POOL_HEALTH_INTERVAL_MS,
           logger,
         });
