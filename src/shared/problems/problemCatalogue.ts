@@ -1,7 +1,7 @@
 /** What a catalogue entry says about one kind of problem; exported as data so that docs can be generated from it. */
 export interface ProblemKind {
   /** The last part of the type URI, and the name call sites create the problem by. */
-  slug: string;
+  slug: ProblemSlug;
   /** `urn:sandq:problem:<slug>`: what a client branches on. */
   type: string;
   status: number;
@@ -65,7 +65,7 @@ export function problemEntry(slug: ProblemSlug): Entry & { type: string } {
 /** The catalogue as data, ordered by status. */
 export const PROBLEM_CATALOGUE: readonly ProblemKind[] = Object.entries(ENTRIES as Record<ProblemSlug, Entry>)
   .map(([slug, entry]) => ({
-    slug,
+    slug: slug as ProblemSlug,
     type: `${TYPE_PREFIX}${slug}`,
     status: entry.status,
     title: entry.title,
