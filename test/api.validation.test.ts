@@ -18,12 +18,14 @@ interface Problem {
   errors?: { path: string; message: string }[];
 }
 
-async function expectProblem(res: Response, status: number): Promise<Problem> {
+/** A problem of this status and, when given, this type (`urn:sandq:problem:<slug>`). */
+async function expectProblem(res: Response, status: number, slug?: string): Promise<Problem> {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   const problem = (await res.json()) as Problem;
   expect(problem.status).toBe(status);
   expect(problem.title).toBeTruthy();
+  if (slug !== undefined) expect(problem.type).toBe(`urn:sandq:problem:${slug}`);
   return problem;
 }
 
@@ -66,23 +68,23 @@ const malformed: [string, unknown, string][] = [
 
 describe('POST /v1/executions rejects malformed bodies with problem+json naming the field', () => {
   it.each(malformed)('%s', async (_name, body, path) => {
-    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', body), 400);
+    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', body), 400, 'validation-error');
     expect(problem.errors?.map((e) => e.path)).toContain(path);
     expect(problem.detail).toContain(path);
   });
 
   it('rejects JSON that does not parse', async () => {
-    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', '{"language": "python",'), 400);
+    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', '{"language": "python",'), 400, 'malformed-json');
     expect(problem.errors?.[0]?.path).toBe('(body)');
   });
 
   it('rejects a body that is not JSON with 415', async () => {
     const res = await fetch(`${svc.baseUrl}/v1/executions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'print(1)' });
-    await expectProblem(res, 415);
+    await expectProblem(res, 415, 'unsupported-media-type');
   });
 
   it('rejects an oversized body with 413', async () => {
-    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', { ...valid, stdin: 'x'.repeat(70_000) }), 413);
+    const problem = await expectProblem(await postJson(svc.baseUrl, '/v1/executions', { ...valid, stdin: 'x'.repeat(70_000) }), 413, 'payload-too-large');
     expect(problem.detail).toContain('65536');
   });
 
@@ -117,7 +119,7 @@ describe('GET /v1/executions/{id}', () => {
 
 describe('other routes', () => {
   it('answers unknown routes with a 404 problem', async () => {
-    await expectProblem(await fetch(`${svc.baseUrl}/v2/nothing`), 404);
+    await expectProblem(await fetch(`${svc.baseUrl}/v2/nothing`), 404, 'not-found');
   });
 
   it('is healthy and ready while Redis is up', async () => {
@@ -130,9 +132,9 @@ describe('other routes', () => {
     await svc.redis.stop();
     try {
       const started = Date.now();
-      await expectProblem(await fetch(`${svc.baseUrl}/readyz`), 503);
+      await expectProblem(await fetch(`${svc.baseUrl}/readyz`), 503, 'redis-unavailable');
       const submit = await postJson(svc.baseUrl, '/v1/executions', valid);
-      await expectProblem(submit, 503);
+      await expectProblem(submit, 503, 'redis-unavailable');
       expect(Date.now() - started).toBeLessThan(3000);
       expect((await fetch(`${svc.baseUrl}/healthz`)).status).toBe(200);
     } finally {

@@ -45,8 +45,10 @@ async function submitAs(key: string, body: unknown = valid, headers: Record<stri
 async function expectProblem(res: Response, status: number) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toContain('application/problem+json');
-  const body = (await res.json()) as { status: number; title: string };
+  const body = (await res.json()) as { type: string; status: number; title: string };
   expect(body.status).toBe(status);
+  if (status === 401) expect(body.type).toBe('urn:sandq:problem:unauthorized');
+  if (status === 404) expect(body.type).toBe('urn:sandq:problem:not-found');
   return body;
 }
 

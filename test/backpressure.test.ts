@@ -17,7 +17,7 @@ const valid = { language: 'bash', code: 'true' };
 async function expectProblem(res: Response, status: number) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toContain('application/problem+json');
-  const body = (await res.json()) as { status: number; title: string; detail: string };
+  const body = (await res.json()) as { type: string; status: number; title: string; detail: string };
   expect(body.status).toBe(status);
   return body;
 }
@@ -55,7 +55,7 @@ describe('per-key rate limit, held in Redis across API instances', () => {
     for (const instance of [0, 1]) {
       const refused = await submit(instance, 'alice');
       const problem = await expectProblem(refused, 429);
-      expect(problem.title).toBe('Rate limit exceeded');
+      expect(problem.type).toBe('urn:sandq:problem:rate-limited');
       const seconds = retryAfter(refused);
       expect(seconds).toBeGreaterThanOrEqual(1);
       expect(seconds).toBeLessThanOrEqual(60);
@@ -100,7 +100,7 @@ describe('queue depth', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => postJson(svc.baseUrl, '/v1/executions', valid)));
     expect(answers.filter((res) => res.status === 202)).toHaveLength(3);
     for (const refused of answers.filter((res) => res.status !== 202)) {
-      expect((await expectProblem(refused, 503)).title).toBe('Queue full');
+      expect((await expectProblem(refused, 503)).type).toBe('urn:sandq:problem:queue-full');
       expect(retryAfter(refused)).toBeGreaterThan(0);
     }
     // Past the 250 ms cache the depth is read again from Redis: still full.

@@ -2,6 +2,7 @@ import { validate, compileErrors } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROBLEM_CATALOGUE } from '../src/shared/problems/problemCatalogue.js';
 import { postJson, startTestService, type TestService } from './helpers/service.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -54,6 +55,31 @@ describe('GET /openapi.json', () => {
         if (method !== 'parameters') expect(operation.responses?.[421], `${method} ${path}`).toBeDefined();
       }
     }
+  });
+
+  it('lists every problem type in the Problem schema, and names on each problem response the types it carries', () => {
+    const enumerated = (doc.components.schemas.Problem as { properties: { type: { enum: string[] } } }).properties.type.enum;
+    expect([...enumerated].sort()).toEqual(PROBLEM_CATALOGUE.map((kind) => kind.type).sort());
+    const kinds = new Map(PROBLEM_CATALOGUE.map((kind) => [kind.type, kind]));
+    let responses = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item as Record<string, { responses?: Record<string, Record<string, unknown>> }>)) {
+        for (const [status, response] of Object.entries(operation.responses ?? {})) {
+          if (!(response.content as Record<string, unknown> | undefined)?.['application/problem+json']) continue;
+          const where = `${method} ${path} ${status}`;
+          const types = response['x-problem-types'] as string[];
+          expect(types.length, where).toBeGreaterThan(0);
+          for (const type of types) {
+            expect(kinds.get(type)?.status, `${where}: ${type}`).toBe(Number(status));
+            expect(response.description, where).toContain(type);
+          }
+          const retryAfter = types.some((type) => kinds.get(type)!.retryAfter);
+          expect((response.headers as Record<string, unknown> | undefined)?.['Retry-After'] !== undefined, `${where}: Retry-After`).toBe(retryAfter);
+          responses++;
+        }
+      }
+    }
+    expect(responses).toBeGreaterThan(20);
   });
 
   it("carries the operator's maximums from the configuration", () => {

@@ -25,6 +25,7 @@ it('refuses an owner more open event streams than SSE_MAX_STREAMS_PER_KEY with 4
   expect(third.status).toBe(429);
   expect(third.headers.get('content-type')).toContain('application/problem+json');
   expect(third.headers.get('retry-after')).toBe('5');
+  expect(((await third.json()) as { type: string }).type).toBe('urn:sandq:problem:too-many-event-streams');
 
   first.controller.abort();
   // The server notices the closed connection and gives the slot back.

@@ -1,4 +1,5 @@
 import { renderConfigurationMarkdown } from '../../src/shared/config/reference.js';
+import { renderProblemCatalogueMarkdown } from '../../src/shared/problems/renderProblemCatalogueMarkdown.js';
 
 /** A part of a markdown file written by `npm run docs`, between `<!-- generated:NAME:start -->` and `…:end -->`. */
 export interface GeneratedSection {
@@ -11,4 +12,5 @@ export interface GeneratedSection {
 /** Every generated section; add one here and its markers to its file. */
 export const GENERATED_SECTIONS: readonly GeneratedSection[] = [
   { file: 'docs/configuration.md', name: 'config', render: renderConfigurationMarkdown },
+  { file: 'docs/api.md', name: 'problems', render: renderProblemCatalogueMarkdown },
 ];

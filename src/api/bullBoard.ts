@@ -2,14 +2,16 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import type { Router } from 'express';
+import { Router } from 'express';
+import { ProblemError } from '../shared/problems/ProblemError.js';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
 export interface BullBoardOptions {
   /**
    * Whether the board may change the queues: retry, remove, clean, pause,
-   * promote, add jobs. Off, it only shows them; its write routes answer 405.
+   * promote, add jobs. Off, it only shows them; every request that would
+   * change something answers 403 (forbidden), before Bull Board sees it.
    * @defaultValue false (ADMIN_BOARD_WRITES)
    */
   writable: boolean;
@@ -20,5 +22,14 @@ export function bullBoardRouter(queues: Queue[], options: BullBoardOptions): Rou
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !options.writable })), serverAdapter });
-  return serverAdapter.getRouter() as Router;
+  const board = serverAdapter.getRouter() as Router;
+  if (options.writable) return board;
+  const readOnly = Router();
+  // Bull Board reads with GET only; its read-only mode alone would still let "pause all" and others through to some queues.
+  readOnly.use((req, _res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    next(new ProblemError('forbidden', { detail: 'Bull Board only shows the queues here; set ADMIN_BOARD_WRITES=true to let it change them.' }));
+  });
+  readOnly.use(board);
+  return readOnly;
 }

@@ -1,8 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ADMIN_CHALLENGE, type AdminCredentials } from '../shared/AdminCredentials.js';
+import type { AdminCredentials } from '../shared/AdminCredentials.js';
 import type { Logger } from '../shared/logger.js';
 import { metricsRegistry } from '../shared/metrics.js';
+import { adminCredentialsRequired } from '../shared/problems/adminCredentialsRequired.js';
+import { ProblemError } from '../shared/problems/ProblemError.js';
+import { writeProblem } from '../shared/problems/writeProblem.js';
 
 /** What /healthz says about the worker. */
 export interface WorkerHealth {
@@ -21,10 +24,7 @@ export interface WorkerMetricsServerOptions {
   logger: Logger;
 }
 
-function problem(res: http.ServerResponse, status: number, title: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ type: `urn:sandq:problem:${status === 401 ? 'unauthorized' : 'not-found'}`, title, status });
-  res.writeHead(status, { 'Content-Type': 'application/problem+json', ...headers }).end(body);
-}
+const PATHS = ['/healthz', '/metrics'];
 
 /**
  * A worker has no API port, so its figures (executions run, durations, the
@@ -37,22 +37,22 @@ export class WorkerMetricsServer {
 
   static async start(options: WorkerMetricsServerOptions): Promise<WorkerMetricsServer> {
     const server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') return problem(res, 404, 'Not found');
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (!PATHS.includes(path)) return writeProblem(res, new ProblemError('not-found', { detail: `No route for ${req.method} ${path}` }));
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return writeProblem(res, new ProblemError('method-not-allowed', { detail: `${path} answers GET and HEAD only.`, headers: { Allow: 'GET, HEAD' } }));
+      }
       if (path === '/healthz') {
         const health = options.health();
         res.writeHead(health.running ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: health.running ? 'ok' : 'stopping', ...health }));
         return;
       }
-      if (path !== '/metrics') return problem(res, 404, 'Not found');
-      if (options.credentials && !options.credentials.accepts(req.headers.authorization)) {
-        return problem(res, 401, 'Admin credentials required', { 'WWW-Authenticate': ADMIN_CHALLENGE });
-      }
+      if (options.credentials && !options.credentials.accepts(req.headers.authorization)) return writeProblem(res, adminCredentialsRequired());
       metricsRegistry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': metricsRegistry.contentType }).end(text),
         (error: unknown) => {
           options.logger.warn({ err: error }, 'could not collect metrics');
-          res.writeHead(500).end();
+          writeProblem(res, new ProblemError('internal-error', { detail: 'The metrics could not be collected; the error is logged.' }));
         },
       );
     });

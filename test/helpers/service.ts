@@ -44,12 +44,12 @@ export async function postJson(baseUrl: string, path: string, body: unknown, hea
 }
 
 /** Submits an execution and long-polls it to its final state. */
-export async function runExecution(baseUrl: string, request: Record<string, unknown>): Promise<ExecutionJson> {
-  const submitted = await postJson(baseUrl, '/v1/executions', request);
+export async function runExecution(baseUrl: string, request: Record<string, unknown>, headers: Record<string, string> = {}): Promise<ExecutionJson> {
+  const submitted = await postJson(baseUrl, '/v1/executions', request, headers);
   if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${await submitted.text()}`);
   const { id } = (await submitted.json()) as { id: string };
   for (;;) {
-    const res = await fetch(`${baseUrl}/v1/executions/${id}?wait=30`);
+    const res = await fetch(`${baseUrl}/v1/executions/${id}?wait=30`, { headers });
     const execution = (await res.json()) as ExecutionJson;
     if (execution.status !== 'queued' && execution.status !== 'running') return execution;
   }

@@ -155,10 +155,12 @@ describe('Bull Board is read-only unless ADMIN_BOARD_WRITES', () => {
       const id = await submit(svc);
       expect((await board(svc, 'GET', '')).status).toBe(200);
       for (const path of [`/executions/${id}/clean`, `/executions/${id}/retry`, '/executions/clean/waiting', '/executions/retry/failed', '/executions/pause', '/webhooks/empty']) {
-        expect((await board(svc, 'PUT', path)).status, path).toBe(405);
+        const refused = await board(svc, 'PUT', path);
+        expect(refused.status, path).toBe(403);
+        expect(((await refused.json()) as { type: string }).type, path).toBe('urn:sandq:problem:forbidden');
       }
-      // Pausing every queue at once skips the read-only ones.
-      await board(svc, 'PUT', '/pause');
+      // So is pausing every queue at once.
+      expect((await board(svc, 'PUT', '/pause')).status).toBe(403);
       expect(await status(svc, id)).toBe(200);
       const { queues } = (await (await board(svc, 'GET', '')).json()) as { queues: { name: string; isPaused: boolean; readOnlyMode: boolean }[] };
       expect(queues.map((q) => [q.name, q.readOnlyMode, q.isPaused])).toEqual([

@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import type { ApiKeyEntry } from '../../shared/apiKeys.js';
 import { OPEN_OWNER } from '../../shared/owner.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 import { ApiKeyAuthenticator } from './ApiKeyAuthenticator.js';
 
 const REALM = 'Bearer realm="sandq"';
@@ -28,13 +28,14 @@ export function requireApiKey(keys: readonly ApiKeyEntry[] | undefined): Request
   return (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined) {
-      throw new ProblemError(401, 'Authentication required', 'Send an API key as Authorization: Bearer <key>.', undefined, { 'WWW-Authenticate': REALM });
+      throw new ProblemError('unauthorized', { detail: 'Send an API key as Authorization: Bearer <key>.', headers: { 'WWW-Authenticate': REALM } });
     }
     const token = BEARER.exec(header)?.[1];
     const owner = token === undefined ? undefined : authenticator.ownerOf(token);
     if (owner === undefined) {
-      throw new ProblemError(401, 'Invalid API key', 'The Authorization header does not carry a valid API key (Bearer <key>).', undefined, {
-        'WWW-Authenticate': `${REALM}, error="invalid_token"`,
+      throw new ProblemError('unauthorized', {
+        detail: 'The Authorization header does not carry a valid API key (Bearer <key>).',
+        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
       });
     }
     res.locals.owner = owner;

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 import { isLoopbackHost } from './loopbackHost.js';
 
 /** `name`, `name:port`, `[v6]` or `[v6]:port`: the name part. */
@@ -26,11 +26,9 @@ export function requireLoopbackHost(allowedHosts: readonly string[]): RequestHan
     if (name !== undefined && (isLoopbackHost(name) || name.endsWith('.localhost') || allowed.has(name))) return next();
     const message = header === undefined ? 'is required' : 'is not a loopback name or one of ALLOWED_HOSTS';
     const shown = header === undefined ? 'missing' : JSON.stringify(header);
-    throw new ProblemError(
-      421,
-      'Misdirected request',
-      `Host: ${shown}. This API runs without API_KEYS, so it answers only requests addressed to localhost, *.localhost, 127.0.0.0/8 or [::1] (with any port); add the name to ALLOWED_HOSTS to allow it, or set API_KEYS.`,
-      [{ path: 'Host', message }],
-    );
+    throw new ProblemError('misdirected-request', {
+      detail: `Host: ${shown}. This API runs without API_KEYS, so it answers only requests addressed to localhost, *.localhost, 127.0.0.0/8 or [::1] (with any port); add the name to ALLOWED_HOSTS to allow it, or set API_KEYS.`,
+      errors: [{ path: 'Host', message }],
+    });
   };
 }

@@ -1,9 +1,8 @@
 import type { Queue } from 'bullmq';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 
 /** Depth is read at most this often; between reads this instance counts what it admits. */
 const CACHE_MS = 250;
-const RETRY_AFTER_SECONDS = '5';
 
 /**
  * Refuses new executions while the queue holds MAX_QUEUE_DEPTH or more that
@@ -28,19 +27,13 @@ export class QueueDepthGuard {
     private readonly max: number,
   ) {}
 
-  /** Reserves room for `count` executions, or throws a 503 problem when they would take the queue past its maximum. */
+  /** Reserves room for `count` executions, or throws queue-full when they would take the queue past its maximum. */
   async reserve(count: number): Promise<void> {
     await this.refresh();
     // Synchronously from here: the next request of the same burst sees this one's reservation.
     const depth = this.base + this.added + this.inFlight;
     if (depth + count > this.max) {
-      throw new ProblemError(
-        503,
-        'Queue full',
-        `${depth} executions are waiting for a worker (the limit is ${this.max}); try again shortly.`,
-        undefined,
-        { 'Retry-After': RETRY_AFTER_SECONDS },
-      );
+      throw new ProblemError('queue-full', { detail: `${depth} executions are waiting for a worker (the limit is ${this.max}); try again shortly.` });
     }
     this.inFlight += count;
   }

@@ -1,10 +1,7 @@
 import type { OwnerStorage, QueuedExecution, Reservation, StorageLimits } from '../../shared/OwnerStorage.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 
 export type StorageReservation = Reservation & { kind: 'reserved' };
-
-/** A place in the queue frees when a worker starts one of the key's executions; that is seconds, not minutes. */
-const QUEUED_RETRY_AFTER_SECONDS = 5;
 
 /**
  * What one API key may keep in Redis, across every API instance and worker:
@@ -26,24 +23,14 @@ export class StorageQuota {
         return reservation;
       case 'storage-full': {
         const needed = executions.reduce((sum, e) => sum + e.bytes, 0);
-        throw new ProblemError(
-          507,
-          'Storage quota exceeded',
-          `This API key stores ${reservation.storedBytes} bytes of requests and results (kept RESULT_TTL_MS); this request needs ${needed} more, past MAX_STORED_BYTES_PER_KEY (${this.limits.maxStoredBytes}). Room frees as results expire.`,
-          undefined,
-          {},
-          'storage-quota-exceeded',
-        );
+        throw new ProblemError('storage-quota-exceeded', {
+          detail: `This API key stores ${reservation.storedBytes} bytes of requests and results (kept RESULT_TTL_MS); this request needs ${needed} more, past MAX_STORED_BYTES_PER_KEY (${this.limits.maxStoredBytes}). Room frees as results expire.`,
+        });
       }
       case 'too-many-queued':
-        throw new ProblemError(
-          429,
-          'Too many queued executions',
-          `This API key has ${reservation.queued} executions waiting for a worker; MAX_QUEUED_PER_KEY allows ${this.limits.maxQueued}, and this request adds ${executions.length}. Retry once some have started.`,
-          undefined,
-          { 'Retry-After': String(QUEUED_RETRY_AFTER_SECONDS) },
-          'too-many-queued-executions',
-        );
+        throw new ProblemError('too-many-queued-executions', {
+          detail: `This API key has ${reservation.queued} executions waiting for a worker; MAX_QUEUED_PER_KEY allows ${this.limits.maxQueued}, and this request adds ${executions.length}. Retry once some have started.`,
+        });
     }
   }
 

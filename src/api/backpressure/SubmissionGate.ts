@@ -1,6 +1,6 @@
 import type { QueuedExecution } from '../../shared/OwnerStorage.js';
 import { apiMetrics } from '../apiMetrics.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 import type { QueueDepthGuard } from './QueueDepthGuard.js';
 import type { SubmissionRateLimiter } from './SubmissionRateLimiter.js';
 import type { StorageQuota, StorageReservation } from './StorageQuota.js';
@@ -46,7 +46,7 @@ export class SubmissionGate {
     } catch (error) {
       this.depth?.settle(count, false);
       await this.rate?.giveBack(owner, count).catch(() => {});
-      if (error instanceof ProblemError) apiMetrics.rejected.inc({ reason: error.status === 507 ? 'storage_full' : 'too_many_queued', owner }, count);
+      if (error instanceof ProblemError) apiMetrics.rejected.inc({ reason: error.slug === 'storage-quota-exceeded' ? 'storage_full' : 'too_many_queued', owner }, count);
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 
 const WINDOW_SECONDS = 60;
 
@@ -30,8 +30,9 @@ export class SubmissionRateLimiter {
 
   async consume(owner: string, count: number): Promise<void> {
     if (count > this.perMinute) {
-      throw new ProblemError(429, 'Rate limit exceeded', `This request holds ${count} executions; an API key may submit at most ${this.perMinute} a minute. Send fewer at once.`, undefined, {
-        'Retry-After': String(WINDOW_SECONDS),
+      throw new ProblemError('rate-limited', {
+        detail: `This request holds ${count} executions; an API key may submit at most ${this.perMinute} a minute. Send fewer at once.`,
+        retryAfterSeconds: WINDOW_SECONDS,
       });
     }
     try {
@@ -40,9 +41,7 @@ export class SubmissionRateLimiter {
       if (!(error instanceof RateLimiterRes)) throw error;
       await this.giveBack(owner, count).catch(() => {});
       const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-      throw new ProblemError(429, 'Rate limit exceeded', `This API key may submit ${this.perMinute} executions a minute; try again in ${seconds} s.`, undefined, {
-        'Retry-After': String(seconds),
-      });
+      throw new ProblemError('rate-limited', { detail: `This API key may submit ${this.perMinute} executions a minute; try again in ${seconds} s.`, retryAfterSeconds: seconds });
     }
   }
 

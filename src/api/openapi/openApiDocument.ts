@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { executionRequestSchema } from '../../shared/contract/executionRequest.js';
 import type { LimitsPolicy } from '../../shared/contract/limits.js';
 import type { WebhookPolicy } from '../../shared/contract/webhook.js';
+import { problemEntry, type ProblemSlug } from '../../shared/problems/problemCatalogue.js';
+import { PROBLEM_CONTENT_TYPE } from '../../shared/problems/writeProblem.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER } from '../../shared/webhookSignature.js';
 import type { AdminAccess } from '../auth/AccessPolicy.js';
 import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema, MAX_BATCH_SIZE } from '../routes/querySchemas.js';
@@ -74,11 +76,19 @@ function queryParameters(schema: z.ZodObject): Json[] {
   });
 }
 
-function problem(description: string, retryAfter = false): Json {
+/**
+ * A response that is a problem of one of these kinds: the types are named in
+ * the description and, for tools, in `x-problem-types`; Retry-After is
+ * declared when one of them carries it.
+ */
+function problem(description: string, ...slugs: ProblemSlug[]): Json {
+  const kinds = slugs.map(problemEntry);
+  const retryAfter = kinds.some((kind) => kind.retryAfterSeconds !== undefined);
   return {
-    description,
+    description: `${description} Type: ${kinds.map((kind) => `\`${kind.type}\``).join(' or ')}.`,
+    'x-problem-types': kinds.map((kind) => kind.type),
     ...(retryAfter ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } } } : {}),
-    content: { 'application/problem+json': { schema: ref('Problem') } },
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } },
   };
 }
 
@@ -107,14 +117,18 @@ export function openApiDocument(options: OpenApiOptions): Json {
   const schemas = { ...requestComponents, ...(openToNewFields(components(outputs, 'output')) as Record<string, Json>) };
 
   const secured = options.apiKeys ? { security: [{ apiKey: [] }] } : {};
-  const auth = options.apiKeys ? { 401: problem('No API key, or not a valid one.') } : {};
-  const unavailable = problem('Redis cannot be reached.', true);
-  const notFound = problem('No such execution (or it belongs to another API key, or has expired).');
+  const auth = options.apiKeys ? { 401: problem('No API key, or not a valid one.', 'unauthorized') } : {};
+  const unavailable = problem('Redis cannot be reached.', 'redis-unavailable');
+  const notFound = problem('No such execution (or it belongs to another API key, or has expired).', 'not-found');
+  const notJson = {
+    413: problem('The body is larger than MAX_REQUEST_BYTES.', 'payload-too-large'),
+    415: problem('The body is not JSON.', 'unsupported-media-type'),
+  };
   const withId = { parameters: [ID_PARAMETER] };
   const submitRefusals = {
-    429: problem('Over the rate limit of this API key, or it has MAX_QUEUED_PER_KEY executions waiting already (type urn:sandq:problem:too-many-queued-executions).', true),
-    503: problem('The queue is full, or Redis cannot be reached.', true),
-    507: problem('This API key stores MAX_STORED_BYTES_PER_KEY of requests and results already (type urn:sandq:problem:storage-quota-exceeded); room frees as results expire.'),
+    429: problem('Over the rate limit of this API key, or it has MAX_QUEUED_PER_KEY executions waiting already.', 'rate-limited', 'too-many-queued-executions'),
+    503: problem('The queue is full, or Redis cannot be reached.', 'queue-full', 'redis-unavailable'),
+    507: problem('This API key stores MAX_STORED_BYTES_PER_KEY of requests and results already; room frees as results expire.', 'storage-quota-exceeded'),
   };
 
   const paths: Json = {
@@ -136,11 +150,10 @@ export function openApiDocument(options: OpenApiOptions): Json {
         responses: {
           202: { description: 'Queued.', headers: { Location: { schema: { type: 'string' } } }, content: json(ref('Execution')) },
           200: { description: 'A repeat of an earlier request with the same Idempotency-Key.', content: json(ref('Execution')) },
-          400: problem('The body or a header is not valid; `errors` names each field.'),
+          400: problem('The body or a header is not valid; `errors` names each field.', 'validation-error', 'malformed-json'),
           ...auth,
-          409: problem('Idempotency-Key reused with another body, or its first request is still in progress.'),
-          413: problem('The body is larger than MAX_REQUEST_BYTES.'),
-          415: problem('The body is not JSON.'),
+          409: problem('Idempotency-Key reused with another body, or its first request is still in progress.', 'idempotency-key-reused', 'idempotency-key-in-progress'),
+          ...notJson,
           ...submitRefusals,
         },
       },
@@ -149,7 +162,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
         summary: "List this API key's executions, newest first",
         ...secured,
         parameters: queryParameters(listQuerySchema),
-        responses: { 200: { description: 'A page.', content: json(ref('ExecutionPage')) }, 400: problem('A query parameter is not valid.'), ...auth, 503: unavailable },
+        responses: { 200: { description: 'A page.', content: json(ref('ExecutionPage')) }, 400: problem('A query parameter is not valid.', 'validation-error'), ...auth, 503: unavailable },
       },
     },
     '/v1/executions/batch': {
@@ -161,10 +174,9 @@ export function openApiDocument(options: OpenApiOptions): Json {
         requestBody: { required: true, content: json(ref('BatchRequest')) },
         responses: {
           200: { description: 'A result per item, in request order.', content: json(ref('BatchResult')) },
-          400: problem('The envelope is not valid.'),
+          400: problem('The envelope is not valid.', 'validation-error', 'malformed-json'),
           ...auth,
-          413: problem('The body is larger than MAX_REQUEST_BYTES.'),
-          415: problem('The body is not JSON.'),
+          ...notJson,
           ...submitRefusals,
         },
       },
@@ -178,10 +190,10 @@ export function openApiDocument(options: OpenApiOptions): Json {
         parameters: queryParameters(getQuerySchema),
         responses: {
           200: { description: 'The execution.', content: json(ref('Execution')) },
-          400: problem('`wait` is not valid.'),
+          400: problem('`wait` is not valid.', 'validation-error'),
           ...auth,
           404: notFound,
-          429: problem('With `wait`, on an execution not final yet: this API key (or this API process) holds LONG_POLL_MAX_PER_KEY (LONG_POLL_MAX) long-polls already.', true),
+          429: problem('With `wait`, on an execution not final yet: this API key (or this API process) holds LONG_POLL_MAX_PER_KEY (LONG_POLL_MAX) long-polls already.', 'too-many-long-polls'),
           503: unavailable,
         },
       },
@@ -194,7 +206,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
           200: { description: 'It was cancelled already.', content: json(ref('Execution')) },
           ...auth,
           404: notFound,
-          409: problem('It has already finished.'),
+          409: problem('It has already finished.', 'execution-already-finished'),
           503: unavailable,
         },
       },
@@ -206,7 +218,13 @@ export function openApiDocument(options: OpenApiOptions): Json {
         summary: 'Server-sent events: status, stdout, stderr, then done',
         ...secured,
         parameters: [{ name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event.', schema: { type: 'string' } }],
-        responses: { 200: { description: 'An event stream; every event\'s data is one line of JSON.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...auth, 404: notFound, 503: unavailable },
+        responses: {
+          200: { description: 'An event stream; every event\'s data is one line of JSON.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...auth,
+          404: notFound,
+          429: problem('This API key (or this API process) holds SSE_MAX_STREAMS_PER_KEY (SSE_MAX_STREAMS) event streams already.', 'too-many-event-streams'),
+          503: unavailable,
+        },
       },
     },
     '/v1/languages': {
@@ -214,7 +232,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
     },
     '/healthz': { get: { operationId: 'health', summary: 'The process is alive', responses: { 200: { description: 'Alive.', content: json(ref('Health')) } } } },
     '/readyz': {
-      get: { operationId: 'ready', summary: 'Redis answers; live workers and their isolation warnings', responses: { 200: { description: 'Ready.', content: json(ref('Ready')) }, 503: problem('Redis cannot be reached.', true) } },
+      get: { operationId: 'ready', summary: 'Redis answers; live workers and their isolation warnings', responses: { 200: { description: 'Ready.', content: json(ref('Ready')) }, 503: unavailable } },
     },
     '/openapi.json': { get: { operationId: 'openApi', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } } } },
   };
@@ -226,7 +244,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
         ...(options.admin === 'basic' ? { security: [{ admin: [] }] } : {}),
         responses: {
           200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } },
-          ...(options.admin === 'basic' ? { 401: problem('ADMIN_USER/ADMIN_PASSWORD needed.') } : {}),
+          ...(options.admin === 'basic' ? { 401: problem('ADMIN_USER/ADMIN_PASSWORD needed.', 'unauthorized') } : {}),
         },
       },
     };
@@ -234,7 +252,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
 
   if (!options.apiKeys) {
     // An open API answers only requests addressed to a loopback name (its guard against DNS rebinding).
-    const misdirected = problem('The Host header is not a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1]) or one of ALLOWED_HOSTS.');
+    const misdirected = problem('The Host header is not a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1]) or one of ALLOWED_HOSTS.', 'misdirected-request');
     for (const item of Object.values(paths) as Record<string, { responses?: Json }>[]) {
       for (const operation of Object.values(item)) if (operation.responses) operation.responses[421] = misdirected;
     }
@@ -247,7 +265,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
       title: 'sandq',
       version: '1',
       summary: 'Runs untrusted code as asynchronous jobs in sandboxes.',
-      description: 'Errors are RFC 9457 problem documents (application/problem+json).',
+      description: 'Errors are RFC 9457 problem documents (application/problem+json); their `type` says which problem it is (the Problem schema lists them all), and each response names the types it can carry.',
     },
     servers: [{ url: '/' }],
     paths,

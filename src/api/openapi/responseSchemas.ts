@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXECUTION_STATUSES, type ExecutionView } from '../../shared/contract/execution.js';
 import { LANGUAGES } from '../../shared/contract/languages.js';
+import { PROBLEM_TYPES } from '../../shared/problems/problemCatalogue.js';
 
 /**
  * What the API answers, as zod schemas for the OpenAPI document. The types
@@ -54,7 +55,7 @@ export const executionSchema = z
 
 export const problemSchema = z
   .object({
-    type: z.string(),
+    type: z.enum(PROBLEM_TYPES as [string, ...string[]]).describe('Which problem it is; a client branches on this, not on the status or title.'),
     title: z.string(),
     status: z.number().int(),
     detail: z.string().optional(),

@@ -7,8 +7,9 @@ import { ownerOf } from '../auth/requireApiKey.js';
 import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { ExecutionStore } from '../ExecutionStore.js';
 import { ServerSentEvents } from '../sse/ServerSentEvents.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 import { executionIdParam, executionNotFound } from './executionIdParam.js';
+import { methodNotAllowed } from './methodNotAllowed.js';
 
 export interface ExecutionEventsRouterDeps {
   store: ExecutionStore;
@@ -102,14 +103,14 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
 
     const release = deps.slots.take(owner);
     if (!release) {
-      throw new ProblemError(429, 'Too many event streams', 'This key (or this API process) holds as many open event streams as it may; close one or poll with ?wait= instead.', undefined, { 'Retry-After': '5' });
+      throw new ProblemError('too-many-event-streams', { detail: 'This key (or this API process) holds as many open event streams as it may; close one or poll with ?wait= instead.' });
     }
     let reader: Redis;
     try {
       reader = await deps.openReader();
     } catch {
       release();
-      throw new ProblemError(503, 'Service unavailable', 'The queue store (Redis) cannot be reached; try again shortly.', undefined, { 'Retry-After': '5' });
+      throw new ProblemError('redis-unavailable', { detail: 'The queue store (Redis) cannot be reached; try again shortly.' });
     }
     const stop = new AbortController();
     const onClosing = () => stop.abort();
@@ -136,5 +137,6 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
     }
   });
 
+  router.all('/v1/executions/:id/events', methodNotAllowed('GET', 'HEAD'));
   return router;
 }

@@ -7,18 +7,18 @@ import { apiMetrics } from '../apiMetrics.js';
 import { ownerOf } from '../auth/requireApiKey.js';
 import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';
 import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 import { ExecutionIndex } from '../ExecutionIndex.js';
 import type { ExecutionStore, Submission } from '../ExecutionStore.js';
 import { bodyHash, type IdempotencyKeys } from '../IdempotencyKeys.js';
-import { problemBody, validationProblem } from '../problemDetails.js';
+import { fieldProblem, validationProblem } from '../problemDetails.js';
+import { problemDocument } from '../../shared/problems/writeProblem.js';
 import { executionIdParam, executionNotFound } from './executionIdParam.js';
+import { methodNotAllowed } from './methodNotAllowed.js';
 import { batchSchema, getQuerySchema, IDEMPOTENCY_KEY, listQuerySchema } from './querySchemas.js';
 
 /** A replay may arrive while the first request is still adding its execution. */
 const REPLAY_WAIT_MS = 2000;
-/** Long enough for a few of the key's long-polls to end, short against their 60 s. */
-const LONG_POLL_RETRY_AFTER_SECONDS = 5;
 
 export interface ExecutionsRouterDeps {
   store: ExecutionStore;
@@ -33,7 +33,7 @@ export interface ExecutionsRouterDeps {
 /** A JSON body is required; anything else is answered before validation. */
 function jsonBody(req: Request): unknown {
   if (!req.is('application/json')) {
-    throw new ProblemError(415, 'Unsupported media type', 'Send the execution as JSON with Content-Type: application/json.');
+    throw new ProblemError('unsupported-media-type', { detail: 'Send the execution as JSON with Content-Type: application/json.' });
   }
   return req.body;
 }
@@ -42,8 +42,7 @@ function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(key)) {
-    const message = 'must be 1 to 255 visible ASCII characters';
-    throw new ProblemError(400, 'The request is not valid', `Idempotency-Key: ${message}`, [{ path: 'Idempotency-Key', message }]);
+    throw fieldProblem('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   }
   return key;
 }
@@ -54,8 +53,7 @@ const encodeCursor = (position: string) => Buffer.from(position).toString('base6
 function decodeCursor(cursor: string): string {
   const position = Buffer.from(cursor, 'base64url').toString();
   if (!ExecutionIndex.isPosition(position)) {
-    const message = 'is not a cursor this API handed out';
-    throw new ProblemError(400, 'The request is not valid', `cursor: ${message}`, [{ path: 'cursor', message }]);
+    throw fieldProblem('cursor', 'is not a cursor this API handed out');
   }
   return position;
 }
@@ -120,12 +118,12 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
       await idempotency.release(owner, key, hash, claim.executionId);
       claim = await idempotency.claim(owner, key, hash, id);
       if (claim.kind === 'replay') {
-        throw new ProblemError(409, 'Request in progress', 'An earlier request with this Idempotency-Key is still being handled; retry shortly.', undefined, { 'Retry-After': '1' });
+        throw new ProblemError('idempotency-key-in-progress', { detail: 'An earlier request with this Idempotency-Key is still being handled; retry shortly.' });
       }
     }
     if (claim.kind === 'conflict') {
       const message = 'was already used with a different body';
-      throw new ProblemError(409, 'Idempotency-Key reused', `Idempotency-Key: ${message}; use a new key for a new execution.`, [{ path: 'Idempotency-Key', message }]);
+      throw new ProblemError('idempotency-key-reused', { detail: `Idempotency-Key: ${message}; use a new key for a new execution.`, errors: [{ path: 'Idempotency-Key', message }] });
     }
     try {
       accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
@@ -146,8 +144,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const owner = ownerOf(res);
     const body = jsonBody(req);
     if (req.get('idempotency-key') !== undefined) {
-      const message = 'is not supported on batches; send executions one by one to make them idempotent';
-      throw new ProblemError(400, 'The request is not valid', `Idempotency-Key: ${message}`, [{ path: 'Idempotency-Key', message }]);
+      throw fieldProblem('Idempotency-Key', 'is not supported on batches; send executions one by one to make them idempotent');
     }
     const envelope = batchSchema.safeParse(body);
     if (!envelope.success) throw validationProblem(envelope.error);
@@ -155,7 +152,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const valid = parsed.flatMap((result, index) => (result.success ? [{ index, request: result.data }] : []));
     const executions = valid.length > 0 ? await queue(owner, valid.map((v) => ({ id: newExecutionId(), request: v.request }))) : [];
     const items: unknown[] = parsed.map((result, index) =>
-      result.success ? undefined : { error: problemBody(validationProblem(result.error, ['executions', index])) },
+      result.success ? undefined : { error: problemDocument(validationProblem(result.error, ['executions', index])) },
     );
     valid.forEach((v, k) => (items[v.index] = executions[k]));
     res.status(200).json({ items });
@@ -184,14 +181,9 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     if (waitMs === 0 || isFinalStatus(execution.status)) return res.json(execution);
     const release = longPolls.take(owner);
     if (!release) {
-      throw new ProblemError(
-        429,
-        'Too many long-polls',
-        'This key (or this API process) holds as many open long-polls as it may; retry after Retry-After, or follow the execution with its event stream or a webhook.',
-        undefined,
-        { 'Retry-After': String(LONG_POLL_RETRY_AFTER_SECONDS) },
-        'too-many-long-polls',
-      );
+      throw new ProblemError('too-many-long-polls', {
+        detail: 'This key (or this API process) holds as many open long-polls as it may; retry after Retry-After, or follow the execution with its event stream or a webhook.',
+      });
     }
     try {
       const final = await store.waitForFinal(id, owner, waitMs, clientGone.signal);
@@ -210,7 +202,7 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
       case 'not-found':
         throw executionNotFound(id);
       case 'finished':
-        throw new ProblemError(409, 'Execution already finished', `It ended as ${result.execution.status}; only queued or running executions can be cancelled.`);
+        throw new ProblemError('execution-already-finished', { detail: `It ended as ${result.execution.status}; only queued or running executions can be cancelled.` });
       case 'already-cancelled':
         res.status(200).json(result.execution);
         return;
@@ -219,5 +211,9 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     }
   });
 
+  // Batch first: `:id` would match it too.
+  router.all('/v1/executions/batch', methodNotAllowed('POST'));
+  router.all('/v1/executions', methodNotAllowed('GET', 'HEAD', 'POST'));
+  router.all('/v1/executions/:id', methodNotAllowed('GET', 'HEAD', 'DELETE'));
   return router;
 }

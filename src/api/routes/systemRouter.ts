@@ -1,7 +1,7 @@
 import { type Request, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { listWorkers } from '../../shared/workerRegistry.js';
-import { ProblemError } from '../errors/ProblemError.js';
+import { ProblemError } from '../../shared/problems/ProblemError.js';
 
 /** Under a second, so that /readyz says 503 within one even when Redis hangs. */
 const PING_TIMEOUT_MS = 900;
@@ -34,7 +34,7 @@ export function systemRouter(redis: Redis, queuePrefix: string, isAdmin: (req: R
 
   router.get('/readyz', async (req, res) => {
     if (!(await pingWithin(redis, PING_TIMEOUT_MS))) {
-      throw new ProblemError(503, 'Not ready', 'Redis is not reachable.', undefined, { 'Retry-After': '5' });
+      throw new ProblemError('redis-unavailable', { detail: 'Not ready: the queue store (Redis) does not answer.' });
     }
     const workers = await listWorkers(redis, queuePrefix);
     const warnings = [...new Set(workers.flatMap((w) => (w.warnings ?? []).map((text) => `${w.id}: ${text}`)))];
