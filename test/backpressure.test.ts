@@ -4,7 +4,7 @@ import type { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
 import { type RunningService, startService } from '../src/cli/startCommand.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
-import { sandqKeys } from '../src/shared/redisKeys.js';
+import { sandqKeys } from '../src/executions/redisKeys.js';
 import { startTestRedis } from './helpers/redis.js';
 import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
 import { SseClient } from './helpers/sse.js';

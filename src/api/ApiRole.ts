@@ -2,21 +2,21 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CancelRequests } from '../shared/CancelRequests.js';
+import { CancelRequests } from '../executions/CancelRequests.js';
 import type { Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
-import { ExecutionEvents } from '../shared/ExecutionEvents.js';
-import { ExecutionRecords } from '../shared/ExecutionRecords.js';
-import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
+import { ExecutionEvents } from '../executions/ExecutionEvents.js';
+import { ExecutionFinalizer } from '../executions/ExecutionFinalizer.js';
+import { ExecutionRecords } from '../executions/ExecutionRecords.js';
 import type { Logger } from '../shared/logger.js';
 import { collectProcessMetrics } from '../shared/metrics.js';
 import { OPEN_OWNER } from '../shared/owner.js';
 import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
-import { sandqKeys } from '../shared/redisKeys.js';
+import { sandqKeys } from '../executions/redisKeys.js';
 import { settleWithin } from '../shared/settleWithin.js';
-import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
+import { WebhookDeliveries } from '../executions/WebhookDeliveries.js';
 import { answerClientError } from './answerClientError.js';
 import { AccessPolicy } from './auth/AccessPolicy.js';
 import { QueueDepthGuard } from './backpressure/QueueDepthGuard.js';
@@ -24,9 +24,9 @@ import { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { StorageQuota } from './backpressure/StorageQuota.js';
 import { SubmissionRateLimiter } from './backpressure/SubmissionRateLimiter.js';
 import { createApp } from './createApp.js';
-import { ExecutionIndex } from './ExecutionIndex.js';
+import { ExecutionIndex } from '../executions/ExecutionIndex.js';
 import { ExecutionStore } from './ExecutionStore.js';
-import { IdempotencyKeys } from './IdempotencyKeys.js';
+import { IdempotencyKeys } from '../executions/IdempotencyKeys.js';
 import { watchQueues } from './queueMetrics.js';
 
 const CLOSE_TIMEOUT_MS = 2000;
@@ -83,12 +83,12 @@ export class ApiRole {
       records,
       index: new ExecutionIndex(redis, keys.index, ttl),
       cancels: new CancelRequests(redis, keys, ttl),
-      notifier: new FinalStateNotifier(webhooks, events, config),
+      finalizer: new ExecutionFinalizer({ redis, keys, webhooks, events, config }),
       storage,
       redis,
     });
     queueEvents.on('failed', ({ jobId }) => {
-      store.announceFailure(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not announce a failed execution'));
+      store.finalizeFailed(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not finalize a failed execution'));
     });
 
     const shutdown = new AbortController();

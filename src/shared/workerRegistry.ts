@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { sandqKeys } from './redisKeys.js';
+import { sandqKeys } from '../executions/redisKeys.js';
 
 export interface RuntimeInfo {
   language: string;

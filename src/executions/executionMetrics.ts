@@ -1,5 +1,5 @@
 import { Counter } from 'prom-client';
-import { metricsRegistry } from './metrics.js';
+import { metricsRegistry } from '../shared/metrics.js';
 
 /**
  * Figures about executions that both roles add to: the worker counts the

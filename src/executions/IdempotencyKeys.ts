@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SandqKeys } from '../shared/redisKeys.js';
+import type { SandqKeys } from './redisKeys.js';
 
 export type IdempotencyClaim =
   | { kind: 'new' }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ExecutionStatus } from './contract/execution.js';
+import type { ExecutionStatus } from '../shared/contract/execution.js';
 import type { SandqKeys } from './redisKeys.js';
 
 export type LiveEventType = 'status' | 'stdout' | 'stderr' | 'end';

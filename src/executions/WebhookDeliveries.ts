@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { WebhookDeliveryStatus, WebhookDeliveryView } from './contract/execution.js';
+import type { WebhookDeliveryStatus, WebhookDeliveryView } from '../shared/contract/execution.js';
 import type { SandqKeys } from './redisKeys.js';
 
 export type WebhookDeliveryState = Omit<WebhookDeliveryView, 'url'>;

@@ -11,6 +11,8 @@ export function sandqKeys(queuePrefix: string) {
     cancelChannel: `${base}:cancel`,
     /** Set when a cancel is asked, so a worker that picks the job up afterwards skips it. */
     cancelFlag: (executionId: string) => `${base}:cancel:${executionId}`,
+    /** Claimed once when the execution becomes final; holds how it ended (see ExecutionFinalizer). */
+    final: (executionId: string) => `${base}:final:${executionId}`,
     /** The execution as it was when cancelled in the queue (its job is removed). */
     cancelled: (executionId: string) => `${base}:cancelled:${executionId}`,
     /** Redis Stream of live events (status, output chunks, end) for SSE. */
