@@ -192,13 +192,14 @@ describe('an execution becomes final exactly once', () => {
     expect(done.result).toBeNull();
   }, 90_000);
 
-  it('when its job stalls and fails inside Redis, heard by every API instance', async () => {
+  it('when its job stalls too often and fails without its processor, heard by every API instance', async () => {
     await stopWorker();
     const before = await counted('error');
     failedInRedisId = await submit({ language: 'bash', code: 'echo ran' });
     const stream = await events(failedInRedisId);
-    // A worker that takes the job and lets its lock lapse, as a dead one does; it fails
-    // the job at its stalled check (maxStalledCount 0), inside Redis, without a processor's say.
+    // A worker that takes the job and lets its lock lapse, as a dead one does. Its stalled
+    // check (maxStalledCount 0) hands the job back marked to fail; the next worker to take it
+    // fails it at once, without running the processor, so only queue events tell of it.
     const connection = client.duplicate({ maxRetriesPerRequest: null });
     const dying = new Worker<ExecutionJobData>(EXECUTIONS_QUEUE, () => new Promise(() => {}), {
       connection,
@@ -209,14 +210,16 @@ describe('an execution becomes final exactly once', () => {
       skipLockRenewal: true,
     });
     const taken = new Promise<void>((resolve) => dying.once('active', () => resolve()));
+    const stalled = new Promise<void>((resolve) => dying.once('stalled', () => resolve()));
     try {
       await taken;
-      await eventually(async () => (await queue.getJobState(failedInRedisId)) === 'failed', 30_000, 'the stalled job to fail');
+      await stalled;
     } finally {
       await dying.close(true);
       connection.disconnect();
     }
     await startWorker();
+    await eventually(async () => (await queue.getJobState(failedInRedisId)) === 'failed', 30_000, 'the stalled job to fail');
     const done = await expectFinalizedOnce(failedInRedisId, 'error', before, stream);
     expect(done.error?.code).toBe('internal');
   }, 90_000);
