@@ -180,8 +180,8 @@ export class ExecutionStore {
 
   /**
    * Makes a job that failed for good final. The worker does that when its
-   * processor gives up; a job that stalled too often fails inside Redis, and
-   * only queue events say so. Every API instance hears them; the finalizer's
+   * processor gives up; a job that stalled too often is failed by BullMQ
+   * without its processor, and only queue events say so. Every API instance hears them; the finalizer's
    * claim lets one act.
    */
   async finalizeFailed(id: string): Promise<void> {

@@ -55,8 +55,8 @@ export interface FinalizerDeps {
 /**
  * The one place where an execution becomes final, whichever process decides
  * it (the worker's processor or its last failed attempt, the API cancelling a
- * queued execution, an API instance hearing that a stalled job failed inside
- * Redis). The first caller claims the execution with one SET NX, under the
+ * queued execution, an API instance hearing that BullMQ failed a job that
+ * stalled too often). The first caller claims the execution with one SET NX, under the
  * queue prefix and so in its Redis Cluster slot; only that caller counts the
  * outcome, enqueues the webhook and ends the live stream. Every later caller,
  * in this process or any other, finds the claim and does nothing.
