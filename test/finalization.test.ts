@@ -2,7 +2,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningService, startService } from '../src/cli/startCommand.js';
-import { sandqKeys } from '../src/executions/redisKeys.js';
+import { executionKeys } from '../src/executions/executionKeys.js';
 import { freePort } from '../src/shared/freePort.js';
 import { createLogger } from '../src/shared/logger.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, executionJobOptions } from '../src/shared/queues.js';
@@ -85,7 +85,7 @@ function webhooksFor(id: string): number {
 
 /** `end` entries in the execution's live stream: each one is a `done` for every client that joins. */
 async function endEntries(id: string): Promise<number> {
-  const entries = await client.xrange(sandqKeys(svc.config.QUEUE_PREFIX).events(id), '-', '+');
+  const entries = await client.xrange(executionKeys(svc.config.QUEUE_PREFIX).events(id), '-', '+');
   return entries.filter(([, fields]) => fields[0] === 't' && fields[1] === 'end').length;
 }
 

@@ -4,7 +4,7 @@ import type { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
 import type { ExecutionOutcome } from '../src/shared/contract/execution.js';
 import type { ExecutionRequest } from '../src/shared/contract/executionRequest.js';
 import { OwnerStorage } from '../src/shared/OwnerStorage.js';
-import { sandqKeys } from '../src/executions/redisKeys.js';
+import { sandqKeys } from '../src/shared/redisKeys.js';
 import { startTestRedis } from './helpers/redis.js';
 
 // A day of results, cut into hour buckets; the clock is passed in, so days go by at once.

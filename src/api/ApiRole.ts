@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelRequests } from '../executions/CancelRequests.js';
+import { executionKeys } from '../executions/executionKeys.js';
 import type { Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import { ExecutionEvents } from '../executions/ExecutionEvents.js';
@@ -14,7 +15,7 @@ import { OPEN_OWNER } from '../shared/owner.js';
 import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
-import { sandqKeys } from '../executions/redisKeys.js';
+import { sandqKeys } from '../shared/redisKeys.js';
 import { settleWithin } from '../shared/settleWithin.js';
 import { WebhookDeliveries } from '../executions/WebhookDeliveries.js';
 import { answerClientError } from './answerClientError.js';
@@ -71,11 +72,12 @@ export class ApiRole {
     queueEvents.on('error', (error) => logger.warn({ err: error }, 'queue events connection error'));
     await Promise.all([queue.waitUntilReady(), webhooks.waitUntilReady(), queueEvents.waitUntilReady()]);
 
-    const keys = sandqKeys(prefix);
+    const keys = executionKeys(prefix);
+    const sharedKeys = sandqKeys(prefix);
     const ttl = config.RESULT_TTL_SECONDS;
     const events = new ExecutionEvents(redis, keys, ttl);
     const records = new ExecutionRecords(queue, redis, keys, new WebhookDeliveries(redis, keys, ttl), ttl);
-    const storage = new OwnerStorage(redis, keys, ttl, queue.toKey(''));
+    const storage = new OwnerStorage(redis, sharedKeys, ttl, queue.toKey(''));
     const store = new ExecutionStore({
       queue,
       queueEvents,
@@ -101,7 +103,7 @@ export class ApiRole {
       events,
       gate: new SubmissionGate(
         config.MAX_QUEUE_DEPTH > 0 ? new QueueDepthGuard(queue as Queue, config.MAX_QUEUE_DEPTH) : undefined,
-        config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, keys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
+        config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, sharedKeys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
         new StorageQuota(storage, { maxStoredBytes: config.MAX_STORED_BYTES_PER_KEY, maxQueued: config.MAX_QUEUED_PER_KEY }),
       ),
       openEventReader: async () => {

@@ -6,7 +6,7 @@ import type { ExecutionRequest } from '../shared/contract/executionRequest.js';
 import { WEBHOOK_EVENT, type WebhookJobData, webhookJobOptions } from '../shared/queues.js';
 import type { ExecutionEvents } from './ExecutionEvents.js';
 import { executionMetrics } from './executionMetrics.js';
-import type { SandqKeys } from './redisKeys.js';
+import type { ExecutionKeys } from './executionKeys.js';
 
 /**
  * How an execution ended, as its claim keeps it. `outcome` is null when the
@@ -46,7 +46,7 @@ export function replayOf(record: FinalRecord): { outcome: ExecutionOutcome } | {
 
 export interface FinalizerDeps {
   redis: Redis;
-  keys: SandqKeys;
+  keys: ExecutionKeys;
   webhooks: Queue<WebhookJobData>;
   events: ExecutionEvents;
   config: Config;

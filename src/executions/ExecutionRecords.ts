@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ExecutionOutcome, ExecutionView } from '../shared/contract/execution.js';
 import { toExecutionView } from './executionView.js';
 import { type ExecutionJobData, ownerOfJob } from '../shared/queues.js';
-import type { SandqKeys } from './redisKeys.js';
+import type { ExecutionKeys } from './executionKeys.js';
 import { type WebhookDeliveries, webhookView } from './WebhookDeliveries.js';
 
 /** An execution with the name of the API key it belongs to. */
@@ -21,7 +21,7 @@ export class ExecutionRecords {
   constructor(
     private readonly queue: Queue<ExecutionJobData, ExecutionOutcome>,
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly deliveries: WebhookDeliveries,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ExecutionOutcome } from './contract/execution.js';
 import type { ExecutionRequest } from './contract/executionRequest.js';
-import type { SandqKeys } from '../executions/redisKeys.js';
+import type { SandqKeys } from './redisKeys.js';
 
 /**
  * What an execution keeps in Redis beyond its request and outcome, for the

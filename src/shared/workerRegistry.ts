@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { sandqKeys } from '../executions/redisKeys.js';
+import { sandqKeys } from './redisKeys.js';
 
 export interface RuntimeInfo {
   language: string;

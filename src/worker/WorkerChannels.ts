@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelRequests } from '../executions/CancelRequests.js';
+import { executionKeys } from '../executions/executionKeys.js';
 import type { Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
 import { ExecutionEvents } from '../executions/ExecutionEvents.js';
@@ -9,7 +10,7 @@ import { ExecutionRecords } from '../executions/ExecutionRecords.js';
 import type { Logger } from '../shared/logger.js';
 import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
-import { sandqKeys } from '../executions/redisKeys.js';
+import { sandqKeys } from '../shared/redisKeys.js';
 import { WebhookDeliveries } from '../executions/WebhookDeliveries.js';
 import { CancelListener } from './CancelListener.js';
 import { ExecutionLifecycle } from './ExecutionLifecycle.js';
@@ -35,7 +36,7 @@ export class WorkerChannels {
   ) {}
 
   static create(config: Config, redis: Redis, logger: Logger): WorkerChannels {
-    const keys = sandqKeys(config.QUEUE_PREFIX);
+    const keys = executionKeys(config.QUEUE_PREFIX);
     const ttl = config.RESULT_TTL_SECONDS;
     const events = new ExecutionEvents(redis, keys, ttl);
     const cancels = new CancelRequests(redis, keys, ttl);
@@ -49,7 +50,7 @@ export class WorkerChannels {
       events,
       output: new LiveOutput(events, logger),
       finalizer: new ExecutionFinalizer({ redis, keys, webhooks, events, config }),
-      storage: new OwnerStorage(redis, keys, ttl, executions.toKey('')),
+      storage: new OwnerStorage(redis, sandqKeys(config.QUEUE_PREFIX), ttl, executions.toKey('')),
       logger,
     });
 

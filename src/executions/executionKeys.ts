@@ -1,11 +1,8 @@
-/**
- * Keys sandq keeps in Redis beside BullMQ's own. All live under QUEUE_PREFIX,
- * so deployments sharing one Redis stay apart, and a hash tag in the prefix
- * (QUEUE_PREFIX={sandq}) puts them and BullMQ's keys in one Redis Cluster
- * slot, where multi-key commands and scripts must stay.
- */
-export function sandqKeys(queuePrefix: string) {
-  const base = `${queuePrefix}:sandq`;
+import { sandqKeyBase } from '../shared/redisKeys.js';
+
+/** An execution's keys beside its BullMQ job, under the queue prefix (and its hash tag) like every sandq key. */
+export function executionKeys(queuePrefix: string) {
+  const base = sandqKeyBase(queuePrefix);
   return {
     /** Pub/sub channel every worker listens on; a message is an execution id to cancel. */
     cancelChannel: `${base}:cancel`,
@@ -23,15 +20,7 @@ export function sandqKeys(queuePrefix: string) {
     idempotency: (scope: string, keyHash: string) => `${base}:idempotency:${scope}:${keyHash}`,
     /** Sorted set of one owner's executions by creation time, for listing. */
     index: (owner: string) => `${base}:index:${owner}`,
-    /** Hash of one owner's stored bytes by time bucket (see OwnerStorage). */
-    storedBytes: (owner: string) => `${base}:stored:${owner}`,
-    /** Sorted set of one owner's executions waiting for a worker, by submission time. */
-    queued: (owner: string) => `${base}:queued:${owner}`,
-    /** Prefix of the per-owner submission rate counters (rate-limiter-flexible adds `:<owner>`). */
-    rateLimit: `${base}:ratelimit`,
-    /** Prefix of the live worker announcements (see workerRegistry). */
-    workers: `${base}:workers:`,
   };
 }
 
-export type SandqKeys = ReturnType<typeof sandqKeys>;
+export type ExecutionKeys = ReturnType<typeof executionKeys>;
