@@ -96,7 +96,10 @@ export class ExecutionLifecycle {
         this.deps.output.finish(id);
         // Killed by the shutdown, not by a user's cancel: it has not really run; another worker will.
         if (outcome.status === 'cancelled' && isShutdownAbort(signal)) return await this.requeue(job, token);
-        await this.finish(job, outcome);
+        if (!(await this.finish(job, outcome))) {
+          // Another run of this job (its lock lapsed meanwhile) made it final first: that outcome stands.
+          return (await this.deps.finalizer.finalRecord(id))?.outcome ?? outcome;
+        }
         if (outcome.result) workerMetrics.duration.observe({ language, status: outcome.status }, outcome.result.durationMs / 1000);
         return outcome;
       } finally {
@@ -105,9 +108,11 @@ export class ExecutionLifecycle {
     };
   }
 
-  /** Makes the execution final; only the call that did counts its stored bytes. */
-  private async finish(job: ExecutionJob, outcome: ExecutionOutcome | null): Promise<void> {
-    if (await this.deps.finalizer.finalize(String(job.id), job.data.request, outcome)) await this.stored(job, outcome);
+  /** Makes the execution final; only the call that did counts its stored bytes. Says whether this one did. */
+  private async finish(job: ExecutionJob, outcome: ExecutionOutcome | null): Promise<boolean> {
+    const won = await this.deps.finalizer.finalize(String(job.id), job.data.request, outcome);
+    if (won) await this.stored(job, outcome);
+    return won;
   }
 
   /**
