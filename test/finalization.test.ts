@@ -5,7 +5,7 @@ import { type RunningService, startService } from '../src/cli/startCommand.js';
 import { executionKeys } from '../src/executions/executionKeys.js';
 import { freePort } from '../src/shared/freePort.js';
 import { createLogger } from '../src/shared/logger.js';
-import { EXECUTIONS_QUEUE, type ExecutionJobData, executionJobOptions } from '../src/shared/queues.js';
+import { EXECUTIONS_QUEUE, type ExecutionJobData, executionJobOptions, WEBHOOKS_QUEUE, webhookDeliveryId } from '../src/shared/queues.js';
 import { eventually } from './helpers/eventually.js';
 import { type SandqProcess, startSandqProcess, stopSandqProcess } from './helpers/processes.js';
 import { type ExecutionJson, postJson, startTestService, type TestService } from './helpers/service.js';
@@ -33,6 +33,8 @@ async function startWorker(): Promise<void> {
     JOB_ATTEMPTS: '1',
     // Its stalled checks hold the queue's stall-check slot this long; another checker waits for it.
     JOB_LOCK_MS: '2000',
+    // One attempt: a receiver that is down fails the delivery job at once, for an operator to retry.
+    WEBHOOK_ATTEMPTS: '1',
     WORKER_METRICS_PORT: String(port),
     WEBHOOK_SECRET: SECRET,
     WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -48,7 +50,7 @@ async function stopWorker(): Promise<void> {
 beforeAll(async () => {
   receiver = await WebhookReceiver.start();
   // JOB_ATTEMPTS=1: a service fault ends the execution at its first failed attempt.
-  svc = await startTestService({ JOB_ATTEMPTS: '1', RATE_LIMIT_PER_MINUTE: '0', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' }, 'api');
+  svc = await startTestService({ JOB_ATTEMPTS: '1', WEBHOOK_ATTEMPTS: '1', RATE_LIMIT_PER_MINUTE: '0', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' }, 'api');
   secondApi = await startService('api', svc.config, createLogger('silent'));
   client = new Redis(svc.redis.url);
   queue = new Queue<ExecutionJobData>(EXECUTIONS_QUEUE, { connection: client, prefix: svc.config.QUEUE_PREFIX });
@@ -235,5 +237,27 @@ describe('an execution becomes final exactly once', () => {
     expect(webhooksFor(failedInRedisId)).toBe(1);
     expect(await counted('error')).toBe(before);
     expect(await endEntries(failedInRedisId)).toBe(1);
+  }, 60_000);
+
+  it('a webhook delivery that failed because its receiver was down can still be retried from the queue', async () => {
+    const flaky = await WebhookReceiver.start((request) => ({ status: request === 1 ? 503 : 200 }));
+    try {
+      const res = await postJson(svc.baseUrl, '/v1/executions', { language: 'bash', code: 'echo hooked', webhook: { url: flaky.url() } });
+      const { id } = (await res.json()) as { id: string };
+      const webhooks = new Queue(WEBHOOKS_QUEUE, { connection: client, prefix: svc.config.QUEUE_PREFIX });
+      try {
+        const delivery = await eventually(async () => {
+          const job = await webhooks.getJob(webhookDeliveryId(id));
+          return job && (await job.getState()) === 'failed' ? job : undefined;
+        }, 30_000, 'the delivery to fail');
+        await delivery.retry('failed');
+        await eventually(async () => (await read(id)).webhook?.status === 'delivered', 30_000, 'the retried delivery');
+        expect(flaky.received).toHaveLength(2);
+      } finally {
+        await webhooks.close();
+      }
+    } finally {
+      await flaky.close();
+    }
   }, 60_000);
 });
