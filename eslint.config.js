@@ -26,7 +26,14 @@ export default tseslint.config(
   {
     files: ['src/shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/worker/**', '**/cli/**'], message: 'src/shared is the bottom layer and imports neither api, worker nor cli.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/worker/**', '**/cli/**', '**/executions/**'], message: 'src/shared is the bottom layer and imports neither api, worker, cli nor executions.' }] }],
+    },
+  },
+  // An execution's state, shared by api and worker: it sits on src/shared and under both.
+  {
+    files: ['src/executions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/worker/**', '**/cli/**'], message: 'src/executions is shared by api and worker and imports neither them nor cli.' }] }],
     },
   },
 );

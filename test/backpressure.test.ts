@@ -4,6 +4,7 @@ import type { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
 import { type RunningService, startService } from '../src/cli/startCommand.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createLogger } from '../src/shared/logger.js';
+import { executionKeys } from '../src/executions/executionKeys.js';
 import { sandqKeys } from '../src/shared/redisKeys.js';
 import { startTestRedis } from './helpers/redis.js';
 import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
@@ -130,7 +131,7 @@ describe('QUEUE_PREFIX with a Redis Cluster hash tag', () => {
   });
 
   it('names every key sandq defines under the prefix', () => {
-    const keys = sandqKeys(PREFIX);
+    const keys = { ...sandqKeys(PREFIX), ...executionKeys(PREFIX) };
     for (const [name, value] of Object.entries(keys)) {
       const key = typeof value === 'function' ? (value as (...parts: string[]) => string)('x', 'y') : value;
       expect(key.startsWith(`${PREFIX}:`), name).toBe(true);

@@ -8,7 +8,7 @@ import { type RunningService, startService } from '../src/cli/startCommand.js';
 import { createLogger } from '../src/shared/logger.js';
 import { PROBLEM_CATALOGUE, type ProblemSlug, problemEntry } from '../src/shared/problems/problemCatalogue.js';
 import { renderProblemCatalogueMarkdown } from '../src/shared/problems/renderProblemCatalogueMarkdown.js';
-import { sandqKeys } from '../src/shared/redisKeys.js';
+import { executionKeys } from '../src/executions/executionKeys.js';
 import { eventually } from './helpers/eventually.js';
 import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
 import { freePort } from '../src/shared/freePort.js';
@@ -288,7 +288,7 @@ describe('each problem, through the real service', () => {
 
   it('internal-error, for a Redis answer nothing expects, without leaking it', async () => {
     const client = new Redis(svc.redis.url);
-    const index = sandqKeys(svc.config.QUEUE_PREFIX).index('probe');
+    const index = executionKeys(svc.config.QUEUE_PREFIX).index('probe');
     const saved = await client.dumpBuffer(index);
     try {
       await client.del(index);

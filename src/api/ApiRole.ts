@@ -2,12 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CancelRequests } from '../shared/CancelRequests.js';
+import { CancelRequests } from '../executions/CancelRequests.js';
+import { executionKeys } from '../executions/executionKeys.js';
 import { resultTtlSeconds, type Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
-import { ExecutionEvents } from '../shared/ExecutionEvents.js';
-import { ExecutionRecords } from '../shared/ExecutionRecords.js';
-import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
+import { ExecutionEvents } from '../executions/ExecutionEvents.js';
+import { ExecutionFinalizer } from '../executions/ExecutionFinalizer.js';
+import { ExecutionRecords } from '../executions/ExecutionRecords.js';
 import type { Logger } from '../shared/logger.js';
 import { collectProcessMetrics } from '../shared/metrics.js';
 import { OPEN_OWNER } from '../shared/owner.js';
@@ -16,7 +17,7 @@ import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJo
 import { createRedisConnection, waitUntilReady } from '../shared/redis.js';
 import { sandqKeys } from '../shared/redisKeys.js';
 import { settleWithin } from '../shared/settleWithin.js';
-import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
+import { WebhookDeliveries } from '../executions/WebhookDeliveries.js';
 import { answerClientError } from './answerClientError.js';
 import { AccessPolicy } from './auth/AccessPolicy.js';
 import { QueueDepthGuard } from './backpressure/QueueDepthGuard.js';
@@ -24,9 +25,9 @@ import { SubmissionGate } from './backpressure/SubmissionGate.js';
 import { StorageQuota } from './backpressure/StorageQuota.js';
 import { SubmissionRateLimiter } from './backpressure/SubmissionRateLimiter.js';
 import { createApp } from './createApp.js';
-import { ExecutionIndex } from './ExecutionIndex.js';
+import { ExecutionIndex } from '../executions/ExecutionIndex.js';
 import { ExecutionStore } from './ExecutionStore.js';
-import { IdempotencyKeys } from './IdempotencyKeys.js';
+import { IdempotencyKeys } from '../executions/IdempotencyKeys.js';
 import { watchQueues } from './queueMetrics.js';
 
 const CLOSE_TIMEOUT_MS = 2000;
@@ -71,11 +72,12 @@ export class ApiRole {
     queueEvents.on('error', (error) => logger.warn({ err: error }, 'queue events connection error'));
     await Promise.all([queue.waitUntilReady(), webhooks.waitUntilReady(), queueEvents.waitUntilReady()]);
 
-    const keys = sandqKeys(prefix);
+    const keys = executionKeys(prefix);
+    const sharedKeys = sandqKeys(prefix);
     const ttl = resultTtlSeconds(config);
     const events = new ExecutionEvents(redis, keys, ttl);
     const records = new ExecutionRecords(queue, redis, keys, new WebhookDeliveries(redis, keys, ttl), ttl);
-    const storage = new OwnerStorage(redis, keys, ttl, queue.toKey(''));
+    const storage = new OwnerStorage(redis, sharedKeys, ttl, queue.toKey(''));
     const store = new ExecutionStore({
       queue,
       queueEvents,
@@ -83,12 +85,12 @@ export class ApiRole {
       records,
       index: new ExecutionIndex(redis, keys.index, ttl),
       cancels: new CancelRequests(redis, keys, ttl),
-      notifier: new FinalStateNotifier(webhooks, events, config),
+      finalizer: new ExecutionFinalizer({ redis, keys, webhooks, events, config }),
       storage,
       redis,
     });
     queueEvents.on('failed', ({ jobId }) => {
-      store.announceFailure(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not announce a failed execution'));
+      store.finalizeFailed(jobId).catch((error: unknown) => logger.warn({ executionId: jobId, err: error }, 'could not finalize a failed execution'));
     });
 
     const shutdown = new AbortController();
@@ -101,7 +103,7 @@ export class ApiRole {
       events,
       gate: new SubmissionGate(
         config.MAX_QUEUE_DEPTH > 0 ? new QueueDepthGuard(queue as Queue, config.MAX_QUEUE_DEPTH) : undefined,
-        config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, keys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
+        config.RATE_LIMIT_PER_MINUTE > 0 ? new SubmissionRateLimiter(redis, sharedKeys.rateLimit, config.RATE_LIMIT_PER_MINUTE) : undefined,
         new StorageQuota(storage, { maxStoredBytes: config.MAX_STORED_BYTES_PER_KEY, maxQueued: config.MAX_QUEUED_PER_KEY }),
       ),
       openEventReader: async () => {

@@ -1,17 +1,16 @@
 import type { EventEmitter } from 'node:events';
 import type { Job, JobState, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CancelRequests } from '../shared/CancelRequests.js';
+import type { CancelRequests } from '../executions/CancelRequests.js';
 import type { Config } from '../shared/config.js';
 import { type ExecutionOutcome, type ExecutionStatus, type ExecutionView, isFinalStatus } from '../shared/contract/execution.js';
 import type { ExecutionRequest } from '../shared/contract/executionRequest.js';
-import { executionMetrics } from '../shared/executionMetrics.js';
-import type { ExecutionRecords } from '../shared/ExecutionRecords.js';
-import { toExecutionView } from '../shared/executionView.js';
-import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
+import { CANCELLED_OUTCOME, type ExecutionFinalizer } from '../executions/ExecutionFinalizer.js';
+import type { ExecutionRecords } from '../executions/ExecutionRecords.js';
+import { toExecutionView } from '../executions/executionView.js';
 import type { OwnerStorage } from '../shared/OwnerStorage.js';
 import { type ExecutionJobData, executionJobOptions } from '../shared/queues.js';
-import type { ExecutionIndex } from './ExecutionIndex.js';
+import type { ExecutionIndex } from '../executions/ExecutionIndex.js';
 
 export type ExecutionQueue = Queue<ExecutionJobData, ExecutionOutcome>;
 type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
@@ -23,7 +22,7 @@ export interface ExecutionStoreDeps {
   records: ExecutionRecords;
   index: ExecutionIndex;
   cancels: CancelRequests;
-  notifier: FinalStateNotifier;
+  finalizer: ExecutionFinalizer;
   /** Takes an execution cancelled in the queue off its owner's queued set. */
   storage: OwnerStorage;
   /** The API's Redis connection: a long-poll ends (and answers 503) when it drops. */
@@ -180,13 +179,14 @@ export class ExecutionStore {
   }
 
   /**
-   * Once a job has failed for good, its webhook and the end of its live
-   * stream are due. The worker sees to that when its processor gives up; a
-   * job that stalled too often fails inside Redis, and only queue events say so.
+   * Makes a job that failed for good final. The worker does that when its
+   * processor gives up; a job that stalled too often is failed by BullMQ
+   * without its processor, and only queue events say so. Every API instance hears them; the finalizer's
+   * claim lets one act.
    */
-  async announceFailure(id: string): Promise<void> {
+  async finalizeFailed(id: string): Promise<void> {
     const job = await this.deps.queue.getJob(id);
-    if (job && (await job.getState()) === 'failed') await this.deps.notifier.finished(id, job.data.request, 'error');
+    if (job && (await job.getState()) === 'failed') await this.deps.finalizer.finalize(id, job.data.request, null);
   }
 
   private jobData(owner: string, request: ExecutionRequest): ExecutionJobData {
@@ -200,7 +200,7 @@ export class ExecutionStore {
    */
   private async takeOutOfQueue(owner: string, job: ExecutionJob, state: JobState | 'unknown'): Promise<boolean> {
     const id = String(job.id);
-    const { records, queue, notifier } = this.deps;
+    const { records, queue, finalizer } = this.deps;
     await records.keepCancelled(owner, { ...toExecutionView(job, state), status: 'cancelled', finishedAt: new Date().toISOString() });
     try {
       await job.remove();
@@ -212,8 +212,7 @@ export class ExecutionStore {
       // Gone already: a concurrent cancel removed it.
     }
     await this.deps.storage.leftQueue(owner, id);
-    await notifier.finished(id, job.data.request, 'cancelled');
-    executionMetrics.finished.inc({ language: job.data.request.language, status: 'cancelled' });
+    await finalizer.finalize(id, job.data.request, CANCELLED_OUTCOME);
     return true;
   }
 

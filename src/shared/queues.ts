@@ -45,7 +45,7 @@ export interface WebhookJobData {
 }
 
 /** An execution has one delivery; its id is the job id and the Sandq-Delivery header, the same on every retry. */
-function webhookDeliveryId(executionId: string): string {
+export function webhookDeliveryId(executionId: string): string {
   return `whd_${executionId.replace(/^ex_/, '')}`;
 }
 

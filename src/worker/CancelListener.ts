@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CancelRequests } from '../shared/CancelRequests.js';
+import type { CancelRequests } from '../executions/CancelRequests.js';
 import { isExecutionId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { settleWithin } from '../shared/settleWithin.js';

@@ -1,9 +1,8 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
-import type { CancelRequests } from '../shared/CancelRequests.js';
+import type { CancelRequests } from '../executions/CancelRequests.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
-import type { ExecutionEvents } from '../shared/ExecutionEvents.js';
-import { executionMetrics } from '../shared/executionMetrics.js';
-import type { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
+import type { ExecutionEvents } from '../executions/ExecutionEvents.js';
+import { CANCELLED_OUTCOME, type ExecutionFinalizer, replayOf } from '../executions/ExecutionFinalizer.js';
 import type { Logger } from '../shared/logger.js';
 import type { OwnerStorage } from '../shared/OwnerStorage.js';
 import { type ExecutionJobData, ownerOfJob } from '../shared/queues.js';
@@ -18,13 +17,11 @@ export interface LifecycleDeps {
   cancels: CancelRequests;
   events: ExecutionEvents;
   output: LiveOutput;
-  notifier: FinalStateNotifier;
+  finalizer: ExecutionFinalizer;
   /** Each owner's queued executions and stored bytes. */
   storage: OwnerStorage;
   logger: Logger;
 }
-
-const CANCELLED: ExecutionOutcome = { status: 'cancelled', result: null, error: null };
 
 /** The abort reason a stopping worker gives its running executions once its grace period is over. */
 export const SHUTDOWN_ABORT = 'the worker is shutting down';
@@ -35,10 +32,11 @@ function isLastAttempt(job: ExecutionJob, error: unknown): boolean {
 }
 
 /**
- * What happens around each run of the processor: an execution cancelled
- * before a worker took it is skipped, the live stream hears `running` and the
- * output, and once the outcome is known (or the last attempt failed) the
- * webhook is enqueued and the stream ended. Keeps track of what runs here, so
+ * What happens around each run of the processor: an execution that is final
+ * already (a job retried or re-added after it ended) ends as it ended without
+ * running, one cancelled before a worker took it is skipped, the live stream
+ * hears `running` and the output, and once the outcome is known (or the last
+ * attempt failed) the finalizer makes it final. Keeps track of what runs here, so
  * that cancel requests missed while Redis was away can be looked up again.
  * An execution aborted because its worker is shutting down (SHUTDOWN_ABORT)
  * does not end at all: it goes back to the queue for another worker.
@@ -66,13 +64,18 @@ export class ExecutionLifecycle {
       this.running.add(id);
       this.deps.storage.leftQueue(ownerOfJob(job.data), id).catch((error: unknown) => this.deps.logger.debug({ executionId: id, err: error }, 'queued entry left behind'));
       try {
+        const final = await this.deps.finalizer.finalRecord(id);
+        if (final) {
+          this.deps.logger.info({ executionId: id, status: final.status }, 'execution is final already; not run again');
+          const replay = replayOf(final);
+          if ('failure' in replay) throw new UnrecoverableError(replay.failure);
+          return replay.outcome;
+        }
         // The API marks before it broadcasts, so a cancel either reached this job's signal or is seen here.
         if (await this.deps.cancels.isMarked(id)) {
           this.deps.logger.info({ executionId: id }, 'execution cancelled before it started');
-          await this.stored(job, CANCELLED);
-          await this.deps.notifier.finished(id, request, 'cancelled');
-          executionMetrics.finished.inc({ status: 'cancelled', language });
-          return CANCELLED;
+          await this.finish(job, CANCELLED_OUTCOME);
+          return CANCELLED_OUTCOME;
         }
         this.deps.events.status(id, 'running').catch((error: unknown) => this.deps.logger.debug({ executionId: id, err: error }, 'live status dropped'));
         workerMetrics.queueWait.observe({ language }, Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp) / 1000);
@@ -84,10 +87,8 @@ export class ExecutionLifecycle {
           if (isShutdownAbort(signal)) return await this.requeue(job, token);
           workerMetrics.attemptFailures.inc({ language, error: error instanceof Error ? error.name : 'unknown' });
           if (isLastAttempt(job, error)) {
-            await this.stored(job, null);
-            executionMetrics.finished.inc({ status: 'error', language });
-            await this.deps.notifier.finished(id, request, 'error').catch((notifyError: unknown) =>
-              this.deps.logger.warn({ executionId: id, err: notifyError }, 'could not announce the failed execution'),
+            await this.finish(job, null).catch((finalizeError: unknown) =>
+              this.deps.logger.warn({ executionId: id, err: finalizeError }, 'could not finalize the failed execution'),
             );
           }
           throw error;
@@ -95,15 +96,23 @@ export class ExecutionLifecycle {
         this.deps.output.finish(id);
         // Killed by the shutdown, not by a user's cancel: it has not really run; another worker will.
         if (outcome.status === 'cancelled' && isShutdownAbort(signal)) return await this.requeue(job, token);
-        await this.stored(job, outcome);
-        await this.deps.notifier.finished(id, request, outcome.status);
-        executionMetrics.finished.inc({ status: outcome.status, language });
+        if (!(await this.finish(job, outcome))) {
+          // Another run of this job (its lock lapsed meanwhile) made it final first: that outcome stands.
+          return (await this.deps.finalizer.finalRecord(id))?.outcome ?? outcome;
+        }
         if (outcome.result) workerMetrics.duration.observe({ language, status: outcome.status }, outcome.result.durationMs / 1000);
         return outcome;
       } finally {
         this.running.delete(id);
       }
     };
+  }
+
+  /** Makes the execution final; only the call that did counts its stored bytes. Says whether this one did. */
+  private async finish(job: ExecutionJob, outcome: ExecutionOutcome | null): Promise<boolean> {
+    const won = await this.deps.finalizer.finalize(String(job.id), job.data.request, outcome);
+    if (won) await this.stored(job, outcome);
+    return won;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { ExecutionEvents } from '../shared/ExecutionEvents.js';
+import type { ExecutionEvents } from '../executions/ExecutionEvents.js';
 import type { Logger } from '../shared/logger.js';
 import type { OutputStream } from './sandbox/SandboxProvider.js';
 

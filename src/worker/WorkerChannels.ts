@@ -1,16 +1,17 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CancelRequests } from '../shared/CancelRequests.js';
+import { CancelRequests } from '../executions/CancelRequests.js';
+import { executionKeys } from '../executions/executionKeys.js';
 import { resultTtlSeconds, type Config } from '../shared/config.js';
 import type { ExecutionOutcome } from '../shared/contract/execution.js';
-import { ExecutionEvents } from '../shared/ExecutionEvents.js';
-import { ExecutionRecords } from '../shared/ExecutionRecords.js';
-import { FinalStateNotifier } from '../shared/FinalStateNotifier.js';
+import { ExecutionEvents } from '../executions/ExecutionEvents.js';
+import { ExecutionFinalizer } from '../executions/ExecutionFinalizer.js';
+import { ExecutionRecords } from '../executions/ExecutionRecords.js';
 import type { Logger } from '../shared/logger.js';
 import { OwnerStorage } from '../shared/OwnerStorage.js';
 import { EXECUTIONS_QUEUE, type ExecutionJobData, WEBHOOKS_QUEUE, type WebhookJobData } from '../shared/queues.js';
 import { sandqKeys } from '../shared/redisKeys.js';
-import { WebhookDeliveries } from '../shared/WebhookDeliveries.js';
+import { WebhookDeliveries } from '../executions/WebhookDeliveries.js';
 import { CancelListener } from './CancelListener.js';
 import { ExecutionLifecycle } from './ExecutionLifecycle.js';
 import { LiveOutput } from './LiveOutput.js';
@@ -35,7 +36,7 @@ export class WorkerChannels {
   ) {}
 
   static create(config: Config, redis: Redis, logger: Logger): WorkerChannels {
-    const keys = sandqKeys(config.QUEUE_PREFIX);
+    const keys = executionKeys(config.QUEUE_PREFIX);
     const ttl = resultTtlSeconds(config);
     const events = new ExecutionEvents(redis, keys, ttl);
     const cancels = new CancelRequests(redis, keys, ttl);
@@ -48,8 +49,8 @@ export class WorkerChannels {
       cancels,
       events,
       output: new LiveOutput(events, logger),
-      notifier: new FinalStateNotifier(webhooks, events, config),
-      storage: new OwnerStorage(redis, keys, ttl, executions.toKey('')),
+      finalizer: new ExecutionFinalizer({ redis, keys, webhooks, events, config }),
+      storage: new OwnerStorage(redis, sandqKeys(config.QUEUE_PREFIX), ttl, executions.toKey('')),
       logger,
     });
 

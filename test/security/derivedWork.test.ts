@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toExecutionView } from '../../src/shared/executionView.js';
+import { toExecutionView } from '../../src/executions/executionView.js';
 import { postJson, runExecution, startTestService, type TestService } from '../helpers/service.js';
 
 /**

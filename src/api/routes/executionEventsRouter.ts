@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { type ExecutionStatus, type ExecutionView, isFinalStatus } from '../../shared/contract/execution.js';
-import { type ExecutionEvents, isLiveEventId } from '../../shared/ExecutionEvents.js';
+import { type ExecutionEvents, isLiveEventId } from '../../executions/ExecutionEvents.js';
 import type { Logger } from '../../shared/logger.js';
 import { ownerOf } from '../auth/requireApiKey.js';
 import type { HeldRequestSlots } from '../backpressure/HeldRequestSlots.js';

@@ -1,9 +1,9 @@
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { isFinalStatus } from '../../shared/contract/execution.js';
-import type { ExecutionRecords } from '../../shared/ExecutionRecords.js';
+import type { ExecutionRecords } from '../../executions/ExecutionRecords.js';
 import type { Logger } from '../../shared/logger.js';
 import type { WebhookJobData } from '../../shared/queues.js';
-import type { WebhookDeliveries } from '../../shared/WebhookDeliveries.js';
+import type { WebhookDeliveries } from '../../executions/WebhookDeliveries.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook } from '../../shared/webhookSignature.js';
 import { workerMetrics } from '../workerMetrics.js';
 import { postWebhook } from './postWebhook.js';

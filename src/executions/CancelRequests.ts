@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { SandqKeys } from './redisKeys.js';
+import type { ExecutionKeys } from './executionKeys.js';
 
 /**
  * Cancellation across processes and hosts. BullMQ's own cancelJob reaches
@@ -10,7 +10,7 @@ import type { SandqKeys } from './redisKeys.js';
 export class CancelRequests {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly ttlSeconds: number,
   ) {}
 

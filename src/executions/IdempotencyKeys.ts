@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SandqKeys } from '../shared/redisKeys.js';
+import type { ExecutionKeys } from './executionKeys.js';
 
 export type IdempotencyClaim =
   | { kind: 'new' }
@@ -36,7 +36,7 @@ const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 export class IdempotencyKeys {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly ttlSeconds: number,
   ) {}
 

@@ -1,10 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ExecutionOutcome, ExecutionView } from './contract/execution.js';
+import type { ExecutionOutcome, ExecutionView } from '../shared/contract/execution.js';
 import { toExecutionView } from './executionView.js';
-import { OPEN_OWNER } from './owner.js';
-import { type ExecutionJobData, ownerOfJob } from './queues.js';
-import type { SandqKeys } from './redisKeys.js';
+import { type ExecutionJobData, ownerOfJob } from '../shared/queues.js';
+import type { ExecutionKeys } from './executionKeys.js';
 import { type WebhookDeliveries, webhookView } from './WebhookDeliveries.js';
 
 /** An execution with the name of the API key it belongs to. */
@@ -12,9 +11,6 @@ export interface OwnedExecution {
   owner: string;
   view: ExecutionView;
 }
-
-/** How a cancelled execution is stored; older entries were the bare view. */
-type StoredCancelled = OwnedExecution | ExecutionView;
 
 /**
  * Reads executions for the API and for webhook delivery. An execution is its
@@ -25,7 +21,7 @@ export class ExecutionRecords {
   constructor(
     private readonly queue: Queue<ExecutionJobData, ExecutionOutcome>,
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly deliveries: WebhookDeliveries,
     private readonly ttlSeconds: number,
   ) {}
@@ -46,8 +42,7 @@ export class ExecutionRecords {
     }
     const stored = await this.redis.get(this.keys.cancelled(executionId));
     if (!stored) return undefined;
-    const parsed = JSON.parse(stored) as StoredCancelled;
-    const { owner, view } = 'view' in parsed ? parsed : { owner: OPEN_OWNER, view: parsed };
+    const { owner, view } = JSON.parse(stored) as OwnedExecution;
     if (!view.webhook) return { owner, view };
     return { owner, view: { ...view, webhook: webhookView(view.webhook.url, await this.deliveries.read(executionId)) } };
   }

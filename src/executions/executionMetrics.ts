@@ -1,10 +1,10 @@
 import { Counter } from 'prom-client';
-import { metricsRegistry } from './metrics.js';
+import { metricsRegistry } from '../shared/metrics.js';
 
 /**
- * Figures about executions that both roles add to: the worker counts the
- * outcomes it decides, the API the executions it cancels while queued. One
- * definition, because a process running both roles has one registry.
+ * Figures about executions. The finalizer counts each execution once, in
+ * whichever process (API or worker) made it final. One definition, because a
+ * process running both roles has one registry.
  */
 export const executionMetrics = {
   finished: new Counter({

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { ExecutionStatus } from './contract/execution.js';
-import type { SandqKeys } from './redisKeys.js';
+import type { ExecutionStatus } from '../shared/contract/execution.js';
+import type { ExecutionKeys } from './executionKeys.js';
 
 export type LiveEventType = 'status' | 'stdout' | 'stderr' | 'end';
 
@@ -31,7 +31,7 @@ export function isLiveEventId(value: string): boolean {
 export class ExecutionEvents {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly ttlSeconds: number,
   ) {}
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { WebhookDeliveryStatus, WebhookDeliveryView } from './contract/execution.js';
-import type { SandqKeys } from './redisKeys.js';
+import type { WebhookDeliveryStatus, WebhookDeliveryView } from '../shared/contract/execution.js';
+import type { ExecutionKeys } from './executionKeys.js';
 
 export type WebhookDeliveryState = Omit<WebhookDeliveryView, 'url'>;
 
@@ -24,7 +24,7 @@ function parse(hash: Record<string, string>): WebhookDeliveryState {
 export class WebhookDeliveries {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: SandqKeys,
+    private readonly keys: ExecutionKeys,
     private readonly ttlSeconds: number,
   ) {}
 

@@ -1,6 +1,6 @@
 import type { Job, JobState } from 'bullmq';
-import type { ExecutionOutcome, ExecutionStatus, ExecutionView } from './contract/execution.js';
-import type { ExecutionJobData } from './queues.js';
+import type { ExecutionOutcome, ExecutionStatus, ExecutionView } from '../shared/contract/execution.js';
+import type { ExecutionJobData } from '../shared/queues.js';
 import { type WebhookDeliveryState, webhookView } from './WebhookDeliveries.js';
 
 type ExecutionJob = Job<ExecutionJobData, ExecutionOutcome>;
@@ -49,8 +49,4 @@ export function toExecutionView(job: ExecutionJob, state: JobState | 'unknown', 
       (state === 'failed' ? { code: 'internal', message: SERVICE_FAILURE } : null),
     webhook: webhookView(job.data.request.webhook?.url, delivery),
   };
-}
-
-export function isFinalState(state: JobState | 'unknown'): boolean {
-  return state === 'completed' || state === 'failed';
 }
