@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessPolicy } from '../src/api/auth/AccessPolicy.js';
-import { loadConfig } from '../src/shared/config.js';
-import { ConfigError } from '../src/shared/errors/ConfigError.js';
-import { postJson, startTestService, type TestService } from './helpers/service.js';
+import { AccessPolicy } from '../../src/api/auth/AccessPolicy.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { ConfigError } from '../../src/shared/errors/ConfigError.js';
+import { postJson, startTestService, type TestService } from '../helpers/service.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const ALICE = 'alice-key-0123456789abcdef';
 const ALICE_NEW = 'alice-rotated-key-0123456789';
 const BOB = 'bob-key-0123456789abcdefgh';
@@ -77,7 +77,7 @@ describe('API keys', () => {
 
   it("lists the workers' warnings in /readyz only for the admin credentials", async () => {
     const { Redis } = await import('ioredis');
-    const { announceWorker, withdrawWorker } = await import('../src/shared/workerRegistry.js');
+    const { announceWorker, withdrawWorker } = await import('../../src/shared/workerRegistry.js');
     const redis = new Redis(svc.redis.url);
     const warning = '/tmp/sandq is not a tmpfs: what a job writes to /work goes to disk';
     await announceWorker(redis, svc.config.QUEUE_PREFIX, { id: 'host-1234-abcd', host: 'host', provider: 'local', languages: [], startedAt: new Date().toISOString(), warnings: [warning] });

@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
-import { type RunningService, startService } from '../src/cli/startCommand.js';
-import { loadConfig } from '../src/shared/config.js';
-import { createLogger } from '../src/shared/logger.js';
-import { sandqKeys } from '../src/shared/redisKeys.js';
-import { startTestRedis } from './helpers/redis.js';
-import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
-import { SseClient } from './helpers/sse.js';
+import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
+import { type RunningService, startService } from '../../src/cli/startCommand.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { sandqKeys } from '../../src/shared/redisKeys.js';
+import { startTestRedis } from '../helpers/redis.js';
+import { postJson, runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { SseClient } from '../helpers/sse.js';
 
 const KEYS = { alice: 'alice-key-0123456789abcdef', bob: 'bob-key-0123456789abcdefgh', carol: 'carol-key-0123456789abcdef' };
 const API_KEYS = Object.entries(KEYS).map(([name, key]) => `${name}:${key}`).join(',');

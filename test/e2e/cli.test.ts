@@ -4,10 +4,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runExecution } from './helpers/service.js';
-import { isolatedSandbox } from './helpers/sandboxIsolation.js';
+import { runExecution } from '../helpers/service.js';
+import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 interface Started {
   exit: Promise<number | null>;

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/shared/config.js';
-import { createLogger } from '../src/shared/logger.js';
-import { WorkerRole } from '../src/worker/WorkerRole.js';
-import { FakeE2B } from './fakes/FakeE2B.js';
-import { startE2BTestService } from './helpers/e2bService.js';
-import { eventually } from './helpers/eventually.js';
-import { postJson, runExecution, startTestService, type ExecutionJson, type TestService } from './helpers/service.js';
-import { isolatedSandbox } from './helpers/sandboxIsolation.js';
-import { SseClient } from './helpers/sse.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { WorkerRole } from '../../src/worker/WorkerRole.js';
+import { FakeE2B } from '../fakes/FakeE2B.js';
+import { startE2BTestService } from '../helpers/e2bService.js';
+import { eventually } from '../helpers/eventually.js';
+import { postJson, runExecution, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
+import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
+import { SseClient } from '../helpers/sse.js';
 
 // One service with both providers: local (the default) and e2b against a fake E2B that
 // really runs the commands. The same contract tests run on each, chosen per request.

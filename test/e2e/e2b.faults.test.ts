@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeE2B } from './fakes/FakeE2B.js';
-import { startE2BTestService } from './helpers/e2bService.js';
-import { eventually } from './helpers/eventually.js';
-import { runExecution, type TestService } from './helpers/service.js';
+import { FakeE2B } from '../fakes/FakeE2B.js';
+import { startE2BTestService } from '../helpers/e2bService.js';
+import { eventually } from '../helpers/eventually.js';
+import { runExecution, type TestService } from '../helpers/service.js';
 
 // E2B misbehaving, injected in the fake: what is retried, what fails fast, and what is cleaned up.
 let fake: FakeE2B;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExecution, startTestService, type TestService } from './helpers/service.js';
+import { runExecution, startTestService, type TestService } from '../helpers/service.js';
 
 // Against the real E2B service: runs only with E2B_API_KEY (it creates a few short-lived
 // sandboxes on that account). Without it, the suite is reported as skipped, never as passed.

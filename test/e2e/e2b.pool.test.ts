@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceWorker } from '../src/shared/workerRegistry.js';
-import { poolMetrics } from '../src/worker/sandbox/poolMetrics.js';
-import { FakeE2B } from './fakes/FakeE2B.js';
-import { startE2BTestService } from './helpers/e2bService.js';
-import { eventually } from './helpers/eventually.js';
-import { runExecution, type TestService } from './helpers/service.js';
+import { announceWorker } from '../../src/shared/workerRegistry.js';
+import { poolMetrics } from '../../src/worker/sandbox/poolMetrics.js';
+import { FakeE2B } from '../fakes/FakeE2B.js';
+import { startE2BTestService } from '../helpers/e2bService.js';
+import { eventually } from '../helpers/eventually.js';
+import { runExecution, type TestService } from '../helpers/service.js';
 
 // The e2b pool, the plan's limits and the leak sweep, against a fake E2B whose plan allows
 // two sandboxes at once (a 429 beyond them) — the same cap the worker is given.

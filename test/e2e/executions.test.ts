@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
+import { postJson, runExecution, startTestService, type TestService } from '../helpers/service.js';
 
 let svc: TestService;
 const CANARY = 'canary-secret-5f1e2d';

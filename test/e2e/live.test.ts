@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './helpers/eventually.js';
-import { postJson, startTestService, type ExecutionJson, type TestService } from './helpers/service.js';
-import { SseClient, type SseEvent } from './helpers/sse.js';
+import { eventually } from '../helpers/eventually.js';
+import { postJson, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
+import { SseClient, type SseEvent } from '../helpers/sse.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 let svc: TestService;
 
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminCredentials } from '../src/shared/AdminCredentials.js';
-import { createLogger } from '../src/shared/logger.js';
-import { WorkerMetricsServer } from '../src/worker/WorkerMetricsServer.js';
-import { eventually } from './helpers/eventually.js';
-import { postJson, runExecution, startTestService, type TestService } from './helpers/service.js';
-import { WebhookReceiver } from './helpers/webhookReceiver.js';
+import { AdminCredentials } from '../../src/shared/AdminCredentials.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { WorkerMetricsServer } from '../../src/worker/WorkerMetricsServer.js';
+import { eventually } from '../helpers/eventually.js';
+import { postJson, runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { WebhookReceiver } from '../helpers/webhookReceiver.js';
 
 let svc: TestService;
 let receiver: WebhookReceiver;

@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/worker/sandbox/SandboxProvider.js';
-import { poolMetrics } from '../src/worker/sandbox/poolMetrics.js';
-import { ensureWorkRootTmpfs } from '../src/worker/sandbox/local/workDirMount.js';
-import { runExecution, startTestService, type TestService } from './helpers/service.js';
-import { isolatedSandbox } from './helpers/sandboxIsolation.js';
-import { workerDirectoriesOf } from './helpers/workDirs.js';
+import type { Runtime } from '../../src/worker/sandbox/SandboxProvider.js';
+import { poolMetrics } from '../../src/worker/sandbox/poolMetrics.js';
+import { ensureWorkRootTmpfs } from '../../src/worker/sandbox/local/workDirMount.js';
+import { runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
+import { workerDirectoriesOf } from '../helpers/workDirs.js';
 
 let svc: TestService;
 const RUNTIMES: Runtime[] = ['python', 'node', 'bash'];
@@ -176,10 +176,10 @@ describe('warm sandbox pool', () => {
 describe('a worker starting after a crash', () => {
   it("removes the work dirs and cgroups a dead worker left, and nobody else's", async () => {
     const { mkdirSync, existsSync, writeFileSync } = await import('node:fs');
-    const { LocalSandboxProvider } = await import('../src/worker/sandbox/local/LocalSandboxProvider.js');
-    const { localProviderOptions } = await import('../src/worker/sandbox/local/localProviderOptions.js');
-    const { loadConfig } = await import('../src/shared/config.js');
-    const { createLogger } = await import('../src/shared/logger.js');
+    const { LocalSandboxProvider } = await import('../../src/worker/sandbox/local/LocalSandboxProvider.js');
+    const { localProviderOptions } = await import('../../src/worker/sandbox/local/localProviderOptions.js');
+    const { loadConfig } = await import('../../src/shared/config.js');
+    const { createLogger } = await import('../../src/shared/logger.js');
     // A pid no process has: spawn one and let it exit.
     const dead = await new Promise<number>((resolve) => {
       const child = spawn('true');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, startTestService, type ExecutionJson, type TestService } from './helpers/service.js';
+import { postJson, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
 
 let svc: TestService;
 

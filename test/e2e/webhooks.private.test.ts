@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './helpers/eventually.js';
-import { postJson, startTestService, type TestService } from './helpers/service.js';
-import { WebhookReceiver } from './helpers/webhookReceiver.js';
+import { eventually } from '../helpers/eventually.js';
+import { postJson, startTestService, type TestService } from '../helpers/service.js';
+import { WebhookReceiver } from '../helpers/webhookReceiver.js';
 
 // The default policy: private, loopback and link-local targets are refused.
 let svc: TestService;

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/shared/freePort.js';
-import { verifyWebhookSignature } from '../src/shared/webhookSignature.js';
-import { eventually } from './helpers/eventually.js';
-import { postJson, startTestService, type TestService } from './helpers/service.js';
-import { type ReceiverAnswer, WebhookReceiver } from './helpers/webhookReceiver.js';
+import { freePort } from '../../src/shared/freePort.js';
+import { verifyWebhookSignature } from '../../src/shared/webhookSignature.js';
+import { eventually } from '../helpers/eventually.js';
+import { postJson, startTestService, type TestService } from '../helpers/service.js';
+import { type ReceiverAnswer, WebhookReceiver } from '../helpers/webhookReceiver.js';
 
 // Receivers listen on loopback, so this deployment allows private targets; short backoff keeps retries quick.
 const SECRET = 'whsec-test-0123456789abcdef';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, startTestService, type TestService } from './helpers/service.js';
+import { postJson, startTestService, type TestService } from '../helpers/service.js';
 
 // The API alone: validation never reaches a worker.
 let svc: TestService;

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CgroupHierarchy } from '../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
-import { detectCgroups, type CgroupDetection } from '../src/worker/sandbox/local/cgroups/detectCgroups.js';
-import type { JobCgroup } from '../src/worker/sandbox/local/cgroups/JobCgroup.js';
-import { joinCgroup } from './helpers/joinCgroup.js';
+import type { CgroupHierarchy } from '../../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
+import { detectCgroups, type CgroupDetection } from '../../src/worker/sandbox/local/cgroups/detectCgroups.js';
+import type { JobCgroup } from '../../src/worker/sandbox/local/cgroups/JobCgroup.js';
+import { joinCgroup } from '../helpers/joinCgroup.js';
 
 const MiB = 1024 * 1024;
 const ROOT = '/sys/fs/cgroup';

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
-import type { ExecutionOutcome } from '../src/shared/contract/execution.js';
-import type { ExecutionRequest } from '../src/shared/contract/executionRequest.js';
-import { OwnerStorage } from '../src/shared/OwnerStorage.js';
-import { sandqKeys } from '../src/shared/redisKeys.js';
-import { startTestRedis } from './helpers/redis.js';
+import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
+import type { ExecutionOutcome } from '../../src/shared/contract/execution.js';
+import type { ExecutionRequest } from '../../src/shared/contract/executionRequest.js';
+import { OwnerStorage } from '../../src/shared/OwnerStorage.js';
+import { sandqKeys } from '../../src/shared/redisKeys.js';
+import { startTestRedis } from '../helpers/redis.js';
 
 // A day of results, cut into hour buckets; the clock is passed in, so days go by at once.
 const TTL = 86_400;

@@ -4,16 +4,16 @@ import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { version as esbuildVersion } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ALLOWED_SYSCALLS } from '../src/worker/sandbox/local/seccomp/allowedSyscalls.js';
-import { encodeProgram, jumpIfEqual, load, ret } from '../src/worker/sandbox/local/seccomp/bpf.js';
-import { NEVER_ALLOWED_SYSCALLS } from '../src/worker/sandbox/local/seccomp/neverAllowedSyscalls.js';
-import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from '../src/worker/sandbox/local/seccomp/syscallNumbers.js';
+import { ALLOWED_SYSCALLS } from '../../src/worker/sandbox/local/seccomp/allowedSyscalls.js';
+import { encodeProgram, jumpIfEqual, load, ret } from '../../src/worker/sandbox/local/seccomp/bpf.js';
+import { NEVER_ALLOWED_SYSCALLS } from '../../src/worker/sandbox/local/seccomp/neverAllowedSyscalls.js';
+import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from '../../src/worker/sandbox/local/seccomp/syscallNumbers.js';
 import {
   allowedSyscallsFor,
   buildSeccompFilter,
   describeSeccompFilter,
   UnsupportedArchitectureError,
-} from '../src/worker/sandbox/local/seccomp/seccompFilter.js';
+} from '../../src/worker/sandbox/local/seccomp/seccompFilter.js';
 
 const X86_64_HEADER = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
 const ASM_GENERIC_HEADER = '/usr/include/asm-generic/unistd.h';

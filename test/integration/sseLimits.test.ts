@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJson, startTestService, type TestService } from './helpers/service.js';
+import { postJson, startTestService, type TestService } from '../helpers/service.js';
 
 // The API alone: executions stay queued, so their event streams stay open.
 let svc: TestService;

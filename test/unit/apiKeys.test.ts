@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ApiKeyAuthenticator } from '../src/api/auth/ApiKeyAuthenticator.js';
-import { AdminCredentials } from '../src/shared/AdminCredentials.js';
-import { parseApiKeys } from '../src/shared/apiKeys.js';
-import { loadConfig } from '../src/shared/config.js';
-import { problemsOf } from './helpers/configProblems.js';
+import { ApiKeyAuthenticator } from '../../src/api/auth/ApiKeyAuthenticator.js';
+import { AdminCredentials } from '../../src/shared/AdminCredentials.js';
+import { parseApiKeys } from '../../src/shared/apiKeys.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { problemsOf } from '../helpers/configProblems.js';
 
 const KEY_A = 'sk_live_aaaaaaaaaaaaaaaa';
 const KEY_B = 'sk_live_bbbbbbbbbbbbbbbb';

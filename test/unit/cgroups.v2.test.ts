@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CgroupHierarchy } from '../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
-import { detectCgroups, type CgroupDetection } from '../src/worker/sandbox/local/cgroups/detectCgroups.js';
-import type { JobCgroup } from '../src/worker/sandbox/local/cgroups/JobCgroup.js';
-import { joinCgroup } from './helpers/joinCgroup.js';
+import type { CgroupHierarchy } from '../../src/worker/sandbox/local/cgroups/CgroupHierarchy.js';
+import { detectCgroups, type CgroupDetection } from '../../src/worker/sandbox/local/cgroups/detectCgroups.js';
+import type { JobCgroup } from '../../src/worker/sandbox/local/cgroups/JobCgroup.js';
+import { joinCgroup } from '../helpers/joinCgroup.js';
 
 /*
  * cgroup v2 is not mounted on the machine these tests were written on, so this
@@ -339,7 +339,7 @@ async function detectAsUnprivileged(): Promise<CgroupDetection> {
   if (process.getuid?.() !== 0) return await detectCgroups({ root, procSelfCgroup: PROC_SELF_CGROUP });
 
   for (let dir = own; dir.startsWith(root); dir = path.dirname(dir)) await chmod(dir, 0o755);
-  const module = fileURLToPath(new URL('../src/worker/sandbox/local/cgroups/detectCgroups.ts', import.meta.url));
+  const module = fileURLToPath(new URL('../../src/worker/sandbox/local/cgroups/detectCgroups.ts', import.meta.url));
   const script = path.join(root, 'detect.mts');
   await writeFile(
     script,
@@ -350,7 +350,7 @@ async function detectAsUnprivileged(): Promise<CgroupDetection> {
   const tmp = path.join(root, 'tmp');
   await mkdir(tmp, { mode: 0o777 });
   await chmod(tmp, 0o777);
-  const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
   const child = spawn(process.execPath, [tsx, script], {
     uid: 65534,
     gid: 65534,

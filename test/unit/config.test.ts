@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/shared/config.js';
-import { problemsOf } from './helpers/configProblems.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { problemsOf } from '../helpers/configProblems.js';
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {

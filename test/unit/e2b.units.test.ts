@@ -1,12 +1,12 @@
 import { AuthenticationError, RateLimitError, SandboxError, SandboxNotFoundError, ServiceBusyError } from 'e2b';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/shared/config.js';
-import { enabledProviders } from '../src/shared/contract/providers.js';
-import { classifyE2BError } from '../src/worker/sandbox/e2b/classifyE2BError.js';
-import { exitStatusOf } from '../src/worker/sandbox/e2b/exitStatus.js';
-import { parseProbe } from '../src/worker/sandbox/e2b/launchCommand.js';
-import { SandboxSlots } from '../src/worker/sandbox/e2b/SandboxSlots.js';
-import { TokenBucket } from '../src/worker/sandbox/e2b/TokenBucket.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { enabledProviders } from '../../src/shared/contract/providers.js';
+import { classifyE2BError } from '../../src/worker/sandbox/e2b/classifyE2BError.js';
+import { exitStatusOf } from '../../src/worker/sandbox/e2b/exitStatus.js';
+import { parseProbe } from '../../src/worker/sandbox/e2b/launchCommand.js';
+import { SandboxSlots } from '../../src/worker/sandbox/e2b/SandboxSlots.js';
+import { TokenBucket } from '../../src/worker/sandbox/e2b/TokenBucket.js';
 
 describe('TokenBucket', () => {
   it('serves takers in order, one token per 1/rate seconds after the first', async () => {

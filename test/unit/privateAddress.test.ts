@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isPrivateAddress } from '../src/shared/privateAddress.js';
-import { resolveWebhookTarget } from '../src/worker/webhooks/resolveWebhookTarget.js';
-import { RefusedTargetError } from '../src/worker/webhooks/RefusedTargetError.js';
+import { isPrivateAddress } from '../../src/shared/privateAddress.js';
+import { resolveWebhookTarget } from '../../src/worker/webhooks/resolveWebhookTarget.js';
+import { RefusedTargetError } from '../../src/worker/webhooks/RefusedTargetError.js';
 
 describe('isPrivateAddress', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhookSignature } from '../src/shared/webhookSignature.js';
+import { signWebhook, verifyWebhookSignature } from '../../src/shared/webhookSignature.js';
 import { createHmac } from 'node:crypto';
 
 const SECRET = 'whsec-unit-0123456789abcdef';

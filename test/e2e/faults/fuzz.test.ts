@@ -2,9 +2,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
-import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../helpers/processes.js';
-import { startTestRedis } from '../helpers/redis.js';
+import type { RedisServerProcess } from '../../../src/cli/RedisServerProcess.js';
+import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../../helpers/processes.js';
+import { startTestRedis } from '../../helpers/redis.js';
 
 // 10,000 malformed or random requests at an API process (no worker: nothing runs),
 // from a seeded generator so that a failure can be replayed with FUZZ_SEED.

@@ -2,16 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
-import { type RunningService, startService } from '../../src/cli/startCommand.js';
-import { loadConfig } from '../../src/shared/config.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { eventually } from '../helpers/eventually.js';
-import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../helpers/processes.js';
-import { startTestRedis } from '../helpers/redis.js';
-import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
-import { postJson, type ExecutionJson } from '../helpers/service.js';
-import { SseClient } from '../helpers/sse.js';
+import type { RedisServerProcess } from '../../../src/cli/RedisServerProcess.js';
+import { type RunningService, startService } from '../../../src/cli/startCommand.js';
+import { loadConfig } from '../../../src/shared/config.js';
+import { createLogger } from '../../../src/shared/logger.js';
+import { eventually } from '../../helpers/eventually.js';
+import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../../helpers/processes.js';
+import { startTestRedis } from '../../helpers/redis.js';
+import { isolatedSandbox } from '../../helpers/sandboxIsolation.js';
+import { postJson, type ExecutionJson } from '../../helpers/service.js';
+import { SseClient } from '../../helpers/sse.js';
 
 // Redis with an append-only file, restarted on the same port and data dir; two
 // worker processes; the API in this process (its requests are what we time).

@@ -1,15 +1,15 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisServerProcess } from '../../src/cli/RedisServerProcess.js';
-import { type RunningService, startService } from '../../src/cli/startCommand.js';
-import { loadConfig } from '../../src/shared/config.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { eventually } from '../helpers/eventually.js';
-import { processesInUidRange, type SandqProcess, startSandqProcess, stopSandqProcess } from '../helpers/processes.js';
-import { startTestRedis } from '../helpers/redis.js';
-import { isolatedSandbox } from '../helpers/sandboxIsolation.js';
-import { postJson, type ExecutionJson } from '../helpers/service.js';
+import type { RedisServerProcess } from '../../../src/cli/RedisServerProcess.js';
+import { type RunningService, startService } from '../../../src/cli/startCommand.js';
+import { loadConfig } from '../../../src/shared/config.js';
+import { createLogger } from '../../../src/shared/logger.js';
+import { eventually } from '../../helpers/eventually.js';
+import { processesInUidRange, type SandqProcess, startSandqProcess, stopSandqProcess } from '../../helpers/processes.js';
+import { startTestRedis } from '../../helpers/redis.js';
+import { isolatedSandbox } from '../../helpers/sandboxIsolation.js';
+import { postJson, type ExecutionJson } from '../../helpers/service.js';
 
 // Workers run as child processes (`sandq start worker`), each with a uid range of its own,
 // so that its sandboxes can be told apart on the host; the API runs in this process.

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService } from '../../src/cli/startCommand.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startService } from '../../../src/cli/startCommand.js';
+import { createLogger } from '../../../src/shared/logger.js';
+import { startTestService, type TestService } from '../../helpers/service.js';
 
 /**
  * Attacks on the API itself rather than on the sandbox: a web page that

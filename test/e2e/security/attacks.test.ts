@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SECCOMP_ARCHITECTURES } from '../../src/worker/sandbox/local/seccomp/architectures.js';
-import { runExecution, startTestService, type ExecutionJson, type TestService } from '../helpers/service.js';
-import { jobWorkDirsOf } from '../helpers/workDirs.js';
+import { SECCOMP_ARCHITECTURES } from '../../../src/worker/sandbox/local/seccomp/architectures.js';
+import { runExecution, startTestService, type ExecutionJson, type TestService } from '../../helpers/service.js';
+import { jobWorkDirsOf } from '../../helpers/workDirs.js';
 
 /**
  * The attack suite: every attack is a real job through HTTP, BullMQ and the
@@ -13,7 +13,7 @@ import { jobWorkDirsOf } from '../helpers/workDirs.js';
 let svc: TestService;
 const CANARY = `canary-${process.pid}-7d3f9a`;
 const SYSCALL = SECCOMP_ARCHITECTURES.get(process.arch)!.syscalls;
-const SOURCE_TREE = path.resolve(import.meta.dirname, '../..');
+const SOURCE_TREE = path.resolve(import.meta.dirname, '../../..');
 
 beforeAll(async () => {
   process.env.SANDQ_ATTACK_CANARY = CANARY;

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toExecutionView } from '../../src/shared/executionView.js';
-import { postJson, runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { toExecutionView } from '../../../src/shared/executionView.js';
+import { postJson, runExecution, startTestService, type TestService } from '../../helpers/service.js';
 
 /**
  * Attacks through what the worker derives from a request (transpiling,
@@ -13,7 +13,7 @@ import { postJson, runExecution, startTestService, type TestService } from '../h
  */
 let svc: TestService;
 const UID_COUNT = 100;
-const SOURCE_TREE = path.resolve(import.meta.dirname, '../..');
+const SOURCE_TREE = path.resolve(import.meta.dirname, '../../..');
 
 beforeAll(async () => {
   svc = await startTestService({ SANDBOX_UID_COUNT: String(UID_COUNT) });

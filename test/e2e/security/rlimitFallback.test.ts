@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { runExecution, startTestService, type TestService } from '../../helpers/service.js';
 
 /**
  * A host without a writable cgroup hierarchy (here: pointed at an empty

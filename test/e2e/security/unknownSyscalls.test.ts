@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runExecution, startTestService, type TestService } from '../helpers/service.js';
+import { runExecution, startTestService, type TestService } from '../../helpers/service.js';
 
 /**
  * System calls that the seccomp allowlist does not name, as a real job through
