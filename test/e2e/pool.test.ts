@@ -162,7 +162,7 @@ describe('warm sandbox pool', () => {
     // bwrap exits as soon as its init reports the exit status, so the init itself is
     // reaped by the host's pid 1 a moment later (a zombie until then).
     const alive = () => sandboxProcesses().filter((p) => ours.includes(p.pid));
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(alive()).toEqual([]);
     const cgroups = readdirSync(`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`).filter((name) => name.startsWith(`${process.pid}-`));

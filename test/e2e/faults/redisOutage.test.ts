@@ -6,6 +6,7 @@ import type { RedisServerProcess } from '../../../src/cli/RedisServerProcess.js'
 import { type RunningService, startService } from '../../../src/cli/startCommand.js';
 import { loadConfig } from '../../../src/shared/config.js';
 import { createLogger } from '../../../src/shared/logger.js';
+import { API_COMMAND_TIMEOUT_MS } from '../../../src/shared/redis.js';
 import { eventually } from '../../helpers/eventually.js';
 import { type SandqProcess, startSandqProcess, stopSandqProcess } from '../../helpers/processes.js';
 import { startTestRedis } from '../../helpers/redis.js';
@@ -56,6 +57,12 @@ afterAll(async () => {
 
 const isFinal = (status: string) => status !== 'queued' && status !== 'running';
 
+// The API gives up on Redis after its command timeout (about a second with the answer); a hang
+// would last until Redis returns. The margin is for a loaded host, far short of a hang.
+const ANSWER_WITHIN_MS = 5 * API_COMMAND_TIMEOUT_MS;
+// A worker's blocking wait for jobs: after Redis returns it takes one within about that.
+const WORKER_BLOCKING_WAIT_MS = 5000;
+
 async function expectUnavailable(what: string, request: () => Promise<Response>): Promise<number> {
   const started = performance.now();
   const res = await request();
@@ -64,12 +71,12 @@ async function expectUnavailable(what: string, request: () => Promise<Response>)
   expect(res.headers.get('content-type'), what).toContain('application/problem+json');
   expect(res.headers.get('retry-after'), what).toMatch(/^\d+$/);
   expect(((await res.json()) as { status: number }).status, what).toBe(503);
-  expect(ms, `${what} answered in ${ms.toFixed(0)} ms`).toBeLessThan(1000);
+  expect(ms, `${what} answered in ${ms.toFixed(0)} ms`).toBeLessThan(ANSWER_WITHIN_MS);
   return ms;
 }
 
 describe('Redis hangs (SIGSTOP: connections stay open, nothing answers)', () => {
-  it('the API still answers 503 within a second', async () => {
+  it('the API still answers 503, within its command timeout', async () => {
     const pid = Number(execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${redis.port}`]).toString().trim().split('\n')[0]);
     const id = `/v1/executions/ex_${'0'.repeat(32)}`;
     process.kill(pid, 'SIGSTOP');
@@ -89,7 +96,7 @@ describe('Redis hangs (SIGSTOP: connections stay open, nothing answers)', () => 
           expect(metrics.status).toBe(200);
           expect(await metrics.text()).toMatch(/^sandq_redis_up 0$/m);
           const ms = performance.now() - started;
-          expect(ms).toBeLessThan(1000);
+          expect(ms).toBeLessThan(ANSWER_WITHIN_MS);
           return ms;
         })(),
       ]);
@@ -98,12 +105,12 @@ describe('Redis hangs (SIGSTOP: connections stay open, nothing answers)', () => 
     }
     console.log(`[fault] Redis frozen (SIGSTOP): API 503s (and /metrics, 200) in ${Math.min(...timings).toFixed(0)}-${Math.max(...timings).toFixed(0)} ms`);
     // Once Redis answers again, so does the API.
-    await eventually(async () => (await fetch(`${baseUrl}/readyz`)).status === 200, 5000, 'the API to be ready again');
+    await eventually(async () => (await fetch(`${baseUrl}/readyz`)).status === 200, 20_000, 'the API to be ready again');
   });
 });
 
 describe('Redis stops', () => {
-  it('the API answers 503 within a second, and the workers take jobs again within 5 s of its return', async () => {
+  it('the API answers 503 within its command timeout, and the workers take jobs again soon after its return', async () => {
     const done = (await (await postJson(baseUrl, '/v1/executions', { language: 'bash', code: 'true' })).json()) as { id: string };
     await eventually(async () => (await queue.getJobState(done.id)) === 'completed', 20_000, 'a first job');
     // A long-poll and an event stream open when Redis goes.
@@ -118,10 +125,10 @@ describe('Redis stops', () => {
     const pollRes = await longPoll;
     const pollMs = performance.now() - stoppedAt;
     expect(pollRes.status).toBe(503);
-    expect(pollMs).toBeLessThan(1000);
+    expect(pollMs).toBeLessThan(ANSWER_WITHIN_MS);
     await stream.ended;
     const streamMs = performance.now() - stoppedAt;
-    expect(streamMs).toBeLessThan(1000);
+    expect(streamMs).toBeLessThan(ANSWER_WITHIN_MS);
 
     const id = `/v1/executions/${done.id}`;
     const timings = [
@@ -155,7 +162,7 @@ describe('Redis stops', () => {
       firstAccepted = performance.now() - resumedAt;
       ids = ((await res.json()) as { items: { id: string }[] }).items.map((item) => item.id);
       return true;
-    }, 10_000, 'the API to accept again');
+    }, 20_000, 'the API to accept again');
     const jobs = await eventually(async () => {
       const all = await Promise.all(ids.map((jobId) => queue.getJob(jobId)));
       return all.every((job) => job?.finishedOn) ? all : undefined;
@@ -175,9 +182,9 @@ describe('Redis stops', () => {
         `workers taking jobs in ${[...firstTaken.values()].map((ms) => `${ms} ms`).join(' and ')}; jobs=${jobs.length} completed=${jobs.filter((j) => j!.returnvalue?.status === 'succeeded').length}; ` +
         `the job running during the outage: ${slowFinal.status}`,
     );
-    // Both workers, not just one of them, took jobs within 5 s of Redis returning.
+    // Both workers, not just one of them, took jobs within a few blocking waits of Redis returning (not stuck: BullMQ #4585).
     expect(firstTaken.size).toBe(workers.length);
-    for (const ms of firstTaken.values()) expect(ms).toBeLessThan(5000);
+    for (const ms of firstTaken.values()) expect(ms).toBeLessThan(3 * WORKER_BLOCKING_WAIT_MS);
     expect(jobs.every((job) => job!.returnvalue?.status === 'succeeded')).toBe(true);
     expect(slowFinal.status).toBe('succeeded');
   }, 60_000);

@@ -113,7 +113,8 @@ describe('a worker killed with SIGKILL in the middle of jobs', () => {
     }
     // bwrap dies with its parent, and the sandbox with it.
     expect(leftovers).toEqual([]);
-    expect(recoveredAt - killedAt).toBeLessThan(20_000);
+    // Taken again once the test's short JOB_LOCK_MS lapsed: sooner than the default lock would allow.
+    expect(recoveredAt - killedAt).toBeLessThan(loadConfig({}).JOB_LOCK_MS);
 
     const stopped = await stopSandqProcess(b.proc);
     expect(stopped.code).toBe(0);
@@ -122,7 +123,8 @@ describe('a worker killed with SIGKILL in the middle of jobs', () => {
 
 describe('a worker stopped with SIGTERM', () => {
   it('lets a job finish within the grace, hands back one that does not, and leaves nothing running', async () => {
-    const worker = await startWorker({ SHUTDOWN_GRACE_MS: '1500' });
+    const graceMs = 1500;
+    const worker = await startWorker({ SHUTDOWN_GRACE_MS: String(graceMs) });
     const [quick, slow] = await submitBatch([
       { language: 'bash', code: 'sleep 0.8; echo quick' },
       { language: 'bash', code: 'sleep 5; echo slow' },
@@ -136,7 +138,8 @@ describe('a worker stopped with SIGTERM', () => {
     const slowJob = await queue.getJob(slow!);
     const slowState = await queue.getJobState(slow!);
 
-    const successor = await startWorker();
+    const successorGraceMs = 20_000;
+    const successor = await startWorker({ SHUTDOWN_GRACE_MS: String(successorGraceMs) });
     const slowFinal = await eventually(async () => {
       const ex = await read(slow!);
       return isFinal(ex.status) ? ex : undefined;
@@ -148,9 +151,9 @@ describe('a worker stopped with SIGTERM', () => {
     );
 
     expect(code).toBe(0);
-    // The grace, then the hand-back, then closing: well under the grace plus the 10 s fallback.
-    expect(ms).toBeLessThan(1500 + 6000);
-    expect(ms).toBeGreaterThanOrEqual(1400);
+    // The grace, then the hand-back, then closing: within the grace plus the 10 s fallback.
+    expect(ms).toBeLessThan(graceMs + 10_000);
+    expect(ms).toBeGreaterThanOrEqual(graceMs - 100);
     expect(quickAfter).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(quickAfter.result?.stdout).toBe('quick\n');
     // Neither completed nor failed by the stopping worker: back in the queue, no attempt used up.
@@ -165,6 +168,7 @@ describe('a worker stopped with SIGTERM', () => {
     const idle = await stopSandqProcess(successor.proc);
     console.log(`[fault] SIGTERM on an idle worker: exit=${idle.code} after ${idle.ms} ms`);
     expect(idle.code).toBe(0);
-    expect(idle.ms).toBeLessThan(5000);
+    // Nothing to wait for: it does not sit out its grace.
+    expect(idle.ms).toBeLessThan(successorGraceMs);
   }, 90_000);
 });
