@@ -18,6 +18,7 @@ LOGS="$(mktemp -d "${TMPDIR:-/tmp}/sandq-test-load.XXXXXX")"
 busy_pids=()
 sandq_pid=""
 submitter_pid=""
+suite_pid=""
 results=()
 failed=0
 
@@ -34,9 +35,9 @@ stop_sandq() {
     submitter_pid=""
   fi
   if [ -n "$sandq_pid" ]; then
-    # Its own process group (setsid below): npx, tsx and node stop together. SIGTERM lets it
-    # stop its redis-server and sandboxes; SIGKILL after 90 s, past its default shutdown grace.
-    kill -TERM -- "-$sandq_pid" 2>/dev/null
+    # SIGTERM to sandq alone, which stops its own sandboxes and redis-server; whatever of its
+    # process group (setsid below) is still there after 90 s, past its default grace, is killed.
+    kill -TERM "$sandq_pid" 2>/dev/null
     for _ in $(seq 1 900); do kill -0 "$sandq_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$sandq_pid" 2>/dev/null
     wait "$sandq_pid" 2>/dev/null
@@ -44,7 +45,18 @@ stop_sandq() {
   fi
 }
 
+# Each run of the suite is a process group of its own (setsid), so that an interrupted check
+# ends vitest and its workers too, not only npm.
+stop_suite() {
+  if [ -n "$suite_pid" ]; then
+    kill -TERM -- "-$suite_pid" 2>/dev/null
+    wait "$suite_pid" 2>/dev/null
+    suite_pid=""
+  fi
+}
+
 cleanup() {
+  stop_suite
   stop_busy_loops
   stop_sandq
 }
@@ -57,7 +69,13 @@ run_suite() {
   shift 2
   local started=$SECONDS
   echo "==> $label (log: $log)"
-  if npm test -- "$@" >"$log" 2>&1; then
+  # In the background and waited for, so that Ctrl-C or SIGTERM reach the trap at once.
+  setsid npm test -- "$@" >"$log" 2>&1 &
+  suite_pid=$!
+  wait "$suite_pid"
+  local status=$?
+  suite_pid=""
+  if [ "$status" -eq 0 ]; then
     results+=("PASS  $label  in $((SECONDS - started)) s")
   else
     results+=("FAIL  $label  in $((SECONDS - started)) s  (see $log)")
@@ -85,7 +103,8 @@ if [ "$BESIDE_SANDQ" != "0" ]; then
   port="$(free_port)"
   base="http://127.0.0.1:$port"
   echo "==> starting a second sandq on $base (log: $LOGS/sandq.log)"
-  env -u REDIS_URL PORT="$port" setsid npx tsx src/cli/sandq.ts start all >"$LOGS/sandq.log" 2>&1 &
+  # `npm start` without npm in between, so that the signal below reaches sandq itself.
+  env -u REDIS_URL PORT="$port" setsid node --import tsx src/cli/sandq.ts start all >"$LOGS/sandq.log" 2>&1 &
   sandq_pid=$!
   ready=0
   for _ in $(seq 1 600); do
