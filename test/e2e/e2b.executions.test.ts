@@ -148,7 +148,9 @@ describe.each(['local', 'e2b'] as const)('the execution contract on %s', (provid
     });
     const { id } = (await res.json()) as { id: string };
     const client = await SseClient.connect(`${svc.baseUrl}/v1/executions/${id}/events`);
-    await client.waitFor((e) => e.event === 'stdout' && (JSON.parse(e.data) as { text: string }).text.includes('first'));
+    // The whole line, which may come in more than one event: cancelled earlier, the job would rightly have less.
+    const stdoutSoFar = () => client.named('stdout').map((e) => (JSON.parse(e.data) as { text: string }).text).join('');
+    await client.waitFor(() => stdoutSoFar().includes('first\n'));
     const cancelled = await fetch(`${svc.baseUrl}/v1/executions/${id}`, { method: 'DELETE' });
     expect(cancelled.status).toBeLessThan(300);
     const done = await client.waitFor((e) => e.event === 'done');
