@@ -11,7 +11,7 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type RedisRole = 'api' | 'worker';
 
-const API_COMMAND_TIMEOUT_MS = 600;
+export const API_COMMAND_TIMEOUT_MS = 600;
 /** Longest pause between reconnect attempts: a returning Redis is found within about this. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 

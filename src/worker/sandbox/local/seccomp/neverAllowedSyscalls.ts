@@ -1,7 +1,7 @@
 /**
  * System calls a sandboxed program never needs and which are the kernel's
  * favourite attack surface or reach beyond the sandbox. Whatever joins
- * ALLOWED_SYSCALLS, these never may: test/seccomp.test.ts checks that the two
+ * ALLOWED_SYSCALLS, these never may: test/integration/seccomp.test.ts checks that the two
  * lists share no name. Like every call off the allowlist, each fails with EPERM.
  */
 export const NEVER_ALLOWED_SYSCALLS: readonly string[] = [

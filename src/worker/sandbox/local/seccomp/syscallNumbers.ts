@@ -3,7 +3,7 @@
  * allowlist, the calls judged by their arguments, the calls never allowed),
  * copied from the kernel's UAPI headers (Debian linux-libc-dev 6.1):
  * asm/unistd_64.h for x86_64 and asm-generic/unistd.h for aarch64. A wrong
- * number allows the wrong call, so test/seccomp.test.ts checks every entry
+ * number allows the wrong call, so test/integration/seccomp.test.ts checks every entry
  * against those headers. A call the architecture does not have is absent
  * from its table, and so is every call of a later kernel: those are refused.
  */
