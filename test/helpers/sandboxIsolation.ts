@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isProcessGone } from '../../src/worker/sandbox/local/isProcessGone.js';
 
 /**
  * Every sandbox a test starts gets a work root and a uid range that nothing
@@ -34,16 +35,6 @@ function readLock(lock: string): { pid: number; root: string } | undefined {
   }
 }
 
-function holderAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function createExclusive(lock: string, root: string): boolean {
   try {
     const fd = openSync(lock, 'wx');
@@ -70,7 +61,7 @@ function removeRoot(root: string): void {
 function tryClaim(lock: string, root: string): boolean {
   if (createExclusive(lock, root)) return true;
   const held = readLock(lock);
-  if (held && holderAlive(held.pid)) return false;
+  if (held && !isProcessGone(held.pid)) return false;
   // Stale: its holder died without releasing it. Clear what it left and race for it once more.
   if (held) removeRoot(held.root);
   rmSync(lock, { force: true });
