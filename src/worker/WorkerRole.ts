@@ -133,7 +133,9 @@ export class WorkerRole {
    * back to the queue, neither completed nor failed, for another worker.
    */
   private async stopTakingJobs(): Promise<void> {
-    const closed = this.worker.close();
+    // With nothing running there is nothing to wait for; and BullMQ's patient close can wait
+    // without end on a connection that came back from an outage (seen with bullmq 6.7).
+    const closed = this.worker.close(this.channels.lifecycle.active.size === 0);
     if (await settleWithin(closed, this.config.SHUTDOWN_GRACE_MS)) return;
     this.logger.warn({ graceMs: this.config.SHUTDOWN_GRACE_MS }, 'shutdown grace is over: handing running executions back to the queue');
     this.worker.cancelAllJobs(SHUTDOWN_ABORT);

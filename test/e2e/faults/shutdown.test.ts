@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolMetrics } from '../../../src/worker/sandbox/poolMetrics.js';
 import { eventually } from '../../helpers/eventually.js';
-import { postJson, startTestService, type TestService } from '../../helpers/service.js';
+import { postJson, runExecution, startTestService, type TestService } from '../../helpers/service.js';
 
 // The worker's shutdown as the pools see it: a job that finishes within the grace
 // must not bring a warm sandbox back, and the warm ones go when the shutdown begins.
@@ -38,5 +38,23 @@ describe('a worker shutting down', () => {
     expect(await warmWhenDone).toBe(0);
     await stopped;
     expect(await warmPython()).toBe(0);
+  }, 60_000);
+});
+
+describe('an idle worker shutting down just after a Redis outage', () => {
+  let svc: TestService | undefined;
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('stops at once, not after its grace: nothing runs, so there is nothing to wait for', async () => {
+    // A grace far past the test's timeout: were the close to wait it out, the test would fail.
+    svc = await startTestService({ POOL_SIZE: '0', WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' });
+    expect((await runExecution(svc.baseUrl, { language: 'bash', code: 'echo up' })).result?.stdout).toBe('up\n');
+    await svc.redis.stop();
+    await svc.redis.resume();
+    // Stopped while its connections are still finding their way back.
+    const stopped = await Promise.race([svc.service.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 20_000))]);
+    expect(stopped).toBe('stopped');
   }, 60_000);
 });
