@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { MissingPrerequisiteError } from '../shared/errors/MissingPrerequisiteError.js';
-import { findExecutable, whyNotExecutable } from '../shared/findExecutable.js';
+import { findExecutable, locateProgram } from '../shared/findExecutable.js';
 import { freePort } from '../shared/freePort.js';
 
 export interface RedisServerOptions {
@@ -38,7 +37,13 @@ export class RedisServerProcess {
   ) {}
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServerProcess> {
-    const executable = RedisServerProcess.locate(options.executable);
+    const executable = locateProgram({
+      variable: 'REDIS_SERVER_PATH',
+      value: options.executable,
+      program: 'redis-server',
+      installHint: REDIS_INSTALL_HINT,
+      otherwise: 'Or set REDIS_URL to a Redis you already run.',
+    });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sandq-redis-'));
     const server = new RedisServerProcess(executable, await freePort(), dir, options.appendOnly ?? false);
     try {
@@ -48,25 +53,6 @@ export class RedisServerProcess {
       throw error;
     }
     return server;
-  }
-
-  /** The program to run: an explicit path is checked as it is, a bare name is looked up on PATH. */
-  private static locate(configured: string | undefined): string {
-    if (configured?.includes('/')) {
-      const problem = whyNotExecutable(configured);
-      if (problem) {
-        throw new Error(
-          `REDIS_SERVER_PATH names ${configured}, which ${problem}. Point REDIS_SERVER_PATH at a redis-server program (\`command -v redis-server\` shows where yours is), unset it to look redis-server up on PATH, or set REDIS_URL to a Redis you already run.`,
-        );
-      }
-      return configured;
-    }
-    const found = findExecutable(configured ?? 'redis-server');
-    if (!found) {
-      if (configured) throw new Error(`REDIS_SERVER_PATH names ${configured}, which was not found on PATH. Give its full path, or unset REDIS_SERVER_PATH. ${REDIS_INSTALL_HINT}`);
-      throw new MissingPrerequisiteError('redis-server', REDIS_INSTALL_HINT);
-    }
-    return found;
   }
 
   get url(): string {

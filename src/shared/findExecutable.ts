@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { MissingPrerequisiteError } from './errors/MissingPrerequisiteError.js';
 
 /** Looks a program up on PATH (or takes an explicit path); undefined when absent. */
 export function findExecutable(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
@@ -25,4 +26,37 @@ export function whyNotExecutable(file: string): string | undefined {
     return 'is not executable';
   }
   return undefined;
+}
+
+export interface ProgramSetting {
+  /** The variable that may name the program, e.g. BWRAP_PATH. */
+  variable: string;
+  /** Its value: a path, taken as it is, or a name looked up on PATH; unset looks `program` up on PATH. */
+  value: string | undefined;
+  /** The program's usual name, e.g. bwrap. */
+  program: string;
+  /** How to install it, for when it is on PATH nowhere. */
+  installHint: string;
+  /** What else the user may do instead, appended to a bad variable's message. */
+  otherwise?: string;
+}
+
+/**
+ * The program to run, or an error that says what is wrong: the file a variable
+ * names (missing, not a file, not executable) — never "not on PATH" for a
+ * path — or, when nothing names it, that it is not installed and how to install it.
+ */
+export function locateProgram({ variable, value, program, installHint, otherwise }: ProgramSetting): string {
+  const orElse = otherwise ? ` ${otherwise}` : '';
+  if (value?.includes('/')) {
+    const problem = whyNotExecutable(value);
+    if (problem) {
+      throw new Error(`${variable} names ${value}, which ${problem}. Point ${variable} at a ${program} program (\`command -v ${program}\` shows where yours is), or unset it to look ${program} up on PATH.${orElse}`);
+    }
+    return value;
+  }
+  const found = findExecutable(value ?? program);
+  if (found) return found;
+  if (value) throw new Error(`${variable} names ${value}, which was not found on PATH. Give its full path, or unset ${variable}. ${installHint}`);
+  throw new MissingPrerequisiteError(program, installHint);
 }

@@ -193,6 +193,14 @@ describe('sandq start (npm start)', () => {
     expect(started.output()).not.toContain('not found on PATH');
   });
 
+  it('says that the file BWRAP_PATH names does not exist, rather than that bwrap is not on PATH', async () => {
+    const started = runCli(['start'], { PORT: '0', REDIS_URL: undefined, BWRAP_PATH: '/nonexistent/bwrap' });
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain('BWRAP_PATH names /nonexistent/bwrap, which does not exist.');
+    expect(started.output()).toContain('unset it to look bwrap up on PATH');
+    expect(started.output()).not.toContain('not found');
+  });
+
   it('says how to install bubblewrap when it is missing', async () => {
     // redis-server stays reachable; only bwrap is absent.
     const binDir = mkdtempSync(path.join(os.tmpdir(), 'sandq-path-'));

@@ -3,7 +3,7 @@ import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import { MissingPrerequisiteError } from '../../../shared/errors/MissingPrerequisiteError.js';
-import { findExecutable } from '../../../shared/findExecutable.js';
+import { findExecutable, locateProgram } from '../../../shared/findExecutable.js';
 import type { Logger } from '../../../shared/logger.js';
 import { locateTranspiler } from '../../program/transpiler.js';
 import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
@@ -68,8 +68,7 @@ export class LocalSandboxProvider implements SandboxProvider {
    * inside one; fails with what to do next.
    */
   static async start(options: LocalProviderOptions): Promise<LocalSandboxProvider> {
-    const bwrapPath = findExecutable(options.bwrapPath ?? 'bwrap');
-    if (!bwrapPath) throw new MissingPrerequisiteError('bwrap', BWRAP_INSTALL_HINT);
+    const bwrapPath = locateProgram({ variable: 'BWRAP_PATH', value: options.bwrapPath, program: 'bwrap', installHint: BWRAP_INSTALL_HINT });
     const prlimitPath = findExecutable('prlimit');
     if (!prlimitPath) throw new MissingPrerequisiteError('prlimit', 'It comes with util-linux: `sudo apt-get install util-linux`.');
     const setprivPath = findExecutable('setpriv');
