@@ -42,7 +42,6 @@ export class RedisServerProcess {
       value: options.executable,
       program: 'redis-server',
       installHint: REDIS_INSTALL_HINT,
-      otherwise: 'Or set REDIS_URL to a Redis you already run.',
     });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'sandq-redis-'));
     const server = new RedisServerProcess(executable, await freePort(), dir, options.appendOnly ?? false);

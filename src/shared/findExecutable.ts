@@ -35,10 +35,8 @@ export interface ProgramSetting {
   value: string | undefined;
   /** The program's usual name, e.g. bwrap. */
   program: string;
-  /** How to install it, for when it is on PATH nowhere. */
+  /** How to install it (or do without it): the end of every message. */
   installHint: string;
-  /** What else the user may do instead, appended to a bad variable's message. */
-  otherwise?: string;
 }
 
 /**
@@ -46,12 +44,11 @@ export interface ProgramSetting {
  * names (missing, not a file, not executable) — never "not on PATH" for a
  * path — or, when nothing names it, that it is not installed and how to install it.
  */
-export function locateProgram({ variable, value, program, installHint, otherwise }: ProgramSetting): string {
-  const orElse = otherwise ? ` ${otherwise}` : '';
+export function locateProgram({ variable, value, program, installHint }: ProgramSetting): string {
   if (value?.includes('/')) {
     const problem = whyNotExecutable(value);
     if (problem) {
-      throw new Error(`${variable} names ${value}, which ${problem}. Point ${variable} at a ${program} program (\`command -v ${program}\` shows where yours is), or unset it to look ${program} up on PATH.${orElse}`);
+      throw new Error(`${variable} names ${value}, which ${problem}. Point ${variable} at a ${program} program (\`command -v ${program}\` shows where yours is), or unset it to look ${program} up on PATH. ${installHint}`);
     }
     return value;
   }
