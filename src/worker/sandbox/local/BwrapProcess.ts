@@ -39,7 +39,7 @@ export interface BwrapStartInput {
 }
 
 /** Writes the shell's pid into each file up to `--`, then execs the rest: a process that joins its cgroups before it is anything else. */
-const JOIN_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+const JOIN_CGROUP = '[ "$PPID" = "$1" ] || exit 125; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 
 export interface BwrapRunInput {
   /** Written to the program's stdin, then closed. */
@@ -110,9 +110,15 @@ export class BwrapProcess {
     if (input.seccomp) options.push('--seccomp', String(FD.seccomp));
     const { identity, cgroup } = input;
     // With a cgroup to join the worker's own identity starts the chain, and setpriv takes the sandbox's just before bwrap.
-    const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', '--'] : [];
+    // Each setpriv asks the kernel to kill the chain should the worker die (SIGKILL included), for the sandbox
+    // is out of the worker's process group; changing uid clears that, so the second asks again. The shell
+    // checks that its parent is still the worker: one that died before the first setpriv asked is not seen.
+    const untilWorkerDies = ['--pdeathsig', 'KILL'];
+    const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', ...untilWorkerDies, '--'] : [];
     const chain = [...(input.launcher ?? []), ...dropIdentity, input.bwrapPath, '--args', String(FD.options), ...input.command];
-    const [executable, ...argv] = cgroup ? [cgroup.shell, '-c', JOIN_CGROUP, 'sandq-join', ...cgroup.procsFiles, '--', ...chain] : chain;
+    const [executable, ...argv] = cgroup
+      ? [cgroup.setpriv, ...untilWorkerDies, '--', cgroup.shell, '-c', JOIN_CGROUP, 'sandq-join', String(process.pid), ...cgroup.procsFiles, '--', ...chain]
+      : chain;
 
     const child = spawn(executable!, argv, {
       cwd: '/',
