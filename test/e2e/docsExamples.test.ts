@@ -49,6 +49,7 @@ const WORKER_READY = [/"msg":"worker started"/];
 /** Keyed by file and the block's exact text: a block that changes must be looked at again. */
 const EXAMPLES = new Map<string, Example>([
   [key('README.md', 'npm ci'), { by: 'ci' }],
+  [key('README.md', 'npm test'), { by: 'ci' }],
   [key('README.md', 'npm start'), { by: 'start', ready: [[...API_READY, ...WORKER_READY]] }],
   [
     key('README.md', `id=$(curl -s http://127.0.0.1:3000/v1/executions -H 'Content-Type: application/json' \\
