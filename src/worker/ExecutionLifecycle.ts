@@ -64,7 +64,8 @@ export class ExecutionLifecycle {
       this.running.add(id);
       this.deps.storage.leftQueue(ownerOfJob(job.data), id).catch((error: unknown) => this.deps.logger.debug({ executionId: id, err: error }, 'queued entry left behind'));
       try {
-        const final = await this.deps.finalizer.finalRecord(id);
+        // Both reads go out together: one round trip to Redis before the program runs, not two.
+        const [final, cancelled] = await Promise.all([this.deps.finalizer.finalRecord(id), this.deps.cancels.isMarked(id)]);
         if (final) {
           this.deps.logger.info({ executionId: id, status: final.status }, 'execution is final already; not run again');
           const replay = replayOf(final);
@@ -72,7 +73,7 @@ export class ExecutionLifecycle {
           return replay.outcome;
         }
         // The API marks before it broadcasts, so a cancel either reached this job's signal or is seen here.
-        if (await this.deps.cancels.isMarked(id)) {
+        if (cancelled) {
           this.deps.logger.info({ executionId: id }, 'execution cancelled before it started');
           await this.finish(job, CANCELLED_OUTCOME);
           return CANCELLED_OUTCOME;
