@@ -115,6 +115,7 @@ describe("the plan's limits", () => {
 describe('leaks', () => {
   it('the sweep kills sandboxes of workers that are gone, and nothing else', async () => {
     const redis = new Redis(svc.redis.url);
+    const seeded: string[] = [];
     try {
       const longAgo = Date.now() - 10 * 60_000;
       // A live worker elsewhere in the deployment, announced as workers announce themselves.
@@ -123,6 +124,7 @@ describe('leaks', () => {
       const alive = await fake.seed({ 'sandq-deployment': DEPLOYMENT, 'sandq-worker': 'alive-elsewhere' }, longAgo);
       const otherDeployment = await fake.seed({ 'sandq-deployment': 'someone-else', 'sandq-worker': 'crashed-worker' }, longAgo);
       const justStarted = await fake.seed({ 'sandq-deployment': DEPLOYMENT, 'sandq-worker': 'not-announced-yet' });
+      seeded.push(alive, otherDeployment, justStarted);
       await eventually(async () => fake.kills.some((k) => k.id === orphan), 10_000, 'the orphan to be killed');
       const live = fake.live().map((s) => s.id);
       expect(live).toContain(alive);
@@ -130,6 +132,8 @@ describe('leaks', () => {
       expect(live).toContain(justStarted);
     } finally {
       redis.disconnect();
+      // What the sweep rightly left alone still counts against the plan's CAP: end it, or the pool cannot warm again.
+      for (const id of seeded) await fake.expire(id);
     }
   });
 
