@@ -43,6 +43,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The built-in language definitions, read at start (dist/ resolves them at ../languages).
+COPY languages ./languages
 # /app stays root-owned: the service cannot rewrite its own code.
 
 # SANDBOX_WORK_ROOT is where each job's files are written before bwrap binds

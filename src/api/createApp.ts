@@ -6,6 +6,8 @@ import { AdminCredentials } from '../shared/AdminCredentials.js';
 import type { Config } from '../shared/config.js';
 import { executionRequestSchema } from '../shared/contract/executionRequest.js';
 import { limitsPolicyFrom } from '../shared/contract/limits.js';
+import { languagesFromConfig } from '../shared/languages/languagesFromConfig.js';
+import { OfferedLanguages } from './OfferedLanguages.js';
 import type { ExecutionEvents } from '../executions/ExecutionEvents.js';
 import type { Logger } from '../shared/logger.js';
 import { metricsRegistry } from '../shared/metrics.js';
@@ -50,7 +52,9 @@ export function createApp(deps: AppDeps): Express {
   const access = AccessPolicy.of(config);
   const limits = limitsPolicyFrom(config);
   const webhooks = { enabled: config.WEBHOOK_SECRET !== undefined, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
-  const requestSchema = executionRequestSchema(limits, webhooks);
+  const languages = languagesFromConfig(config);
+  const requestSchema = executionRequestSchema(limits, languages, webhooks);
+  const offeredLanguages = new OfferedLanguages(deps.redis, config.QUEUE_PREFIX, languages);
 
   const app = express();
   app.disable('x-powered-by');
@@ -67,13 +71,15 @@ export function createApp(deps: AppDeps): Express {
 
   const adminCredentials = access.admin === 'basic' ? new AdminCredentials(config.ADMIN_USER!, config.ADMIN_PASSWORD!) : undefined;
   const isAdmin = (req: Request) => access.admin === 'open' || (adminCredentials?.accepts(req.get('authorization')) ?? false);
-  app.use(systemRouter(deps.redis, config.QUEUE_PREFIX, isAdmin));
+  app.use(systemRouter(deps.redis, config.QUEUE_PREFIX, isAdmin, offeredLanguages));
   app.use(docsRouter(openApiDocument({ requestSchema, limits, webhooks, apiKeys: !access.open, admin: access.admin })));
   app.use(
     executionsRouter({
       store: deps.store,
       idempotency: deps.idempotency,
       requestSchema,
+      offeredLanguages,
+      defaultProvider: config.SANDBOX_PROVIDER,
       gate: deps.gate,
       longPolls: new HeldRequestSlots(config.LONG_POLL_MAX, config.LONG_POLL_MAX_PER_KEY),
     }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { EXECUTION_STATUSES, type ExecutionView } from '../../shared/contract/execution.js';
-import { LANGUAGES } from '../../shared/contract/languages.js';
 import { PROBLEM_TYPES } from '../../shared/problems/problemCatalogue.js';
 
 /**
@@ -17,7 +16,19 @@ const artifactSchema = z.object({
   content: z.string(),
 });
 
+const compileSchema = z
+  .object({
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    stdout: z.string(),
+    stderr: z.string(),
+    durationMs: z.number(),
+    limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
+  })
+  .describe("A compiled language's compile step; the program runs only when it exits 0.");
+
 const resultSchema = z.object({
+  compile: compileSchema.nullable().describe('null for languages without a compile step.'),
   exitCode: z.number().int().nullable().describe('128 + the signal number when the program died of a signal; null when sandq stopped it.'),
   signal: z.string().nullable(),
   stdout: z.string(),
@@ -41,7 +52,7 @@ export const executionSchema = z
   .object({
     id: z.string().regex(/^ex_[0-9a-f]{32}$/),
     status: z.enum(EXECUTION_STATUSES),
-    language: z.enum(LANGUAGES),
+    language: z.string().describe('The canonical name of the language (an alias in the request is resolved).'),
     provider: z.string(),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
@@ -73,7 +84,17 @@ export const batchResultSchema = z.object({
 });
 
 export const languagesSchema = z.object({
-  items: z.array(z.object({ name: z.string(), versions: z.array(z.string()), providers: z.array(z.string()) })),
+  items: z.array(
+    z.object({
+      name: z.string(),
+      displayName: z.string(),
+      aliases: z.array(z.string()).describe('Other names a request may use for it.'),
+      extensions: z.array(z.string()).describe('File name extensions that mean this language.'),
+      compiled: z.boolean().describe('Whether it has a compile step (result.compile, status compile_failed).'),
+      versions: z.array(z.string()).describe("The toolchain's version on the live workers (for TypeScript: the transpiler's)."),
+      providers: z.array(z.string()),
+    }),
+  ),
   workers: z.number().int(),
 });
 

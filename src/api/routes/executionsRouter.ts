@@ -10,6 +10,8 @@ import type { SubmissionGate } from '../backpressure/SubmissionGate.js';
 import { ProblemError } from '../../shared/problems/ProblemError.js';
 import { ExecutionIndex } from '../../executions/ExecutionIndex.js';
 import type { ExecutionStore, Submission } from '../ExecutionStore.js';
+import type { OfferedLanguages } from '../OfferedLanguages.js';
+import type { ExecutionRequest } from '../../shared/contract/executionRequest.js';
 import { bodyHash, type IdempotencyKeys } from '../../executions/IdempotencyKeys.js';
 import { fieldProblem, validationProblem } from '../problemDetails.js';
 import { problemDocument } from '../../shared/problems/writeProblem.js';
@@ -25,6 +27,10 @@ export interface ExecutionsRouterDeps {
   idempotency: IdempotencyKeys;
   /** Built once from the operator's limits and webhook policy; the OpenAPI document shows the same one. */
   requestSchema: ReturnType<typeof executionRequestSchema>;
+  /** Refuses, at submit, a language that no live worker runs. */
+  offeredLanguages: OfferedLanguages;
+  /** The provider of a request that names none. */
+  defaultProvider: string;
   gate: SubmissionGate;
   /** Open long-polls (`?wait=`), per key and in all. */
   longPolls: HeldRequestSlots;
@@ -66,6 +72,11 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
   const { store, idempotency, requestSchema, gate, longPolls } = deps;
   const router = Router();
 
+  /** Why the request's language cannot run now (no live worker offers it), as the message of its `language` field. */
+  async function languageRefusal(request: ExecutionRequest): Promise<string | undefined> {
+    return await deps.offeredLanguages.refusal(request.language, request.provider ?? deps.defaultProvider);
+  }
+
   /** Queues executions (together, atomically) if the gate lets all of them through, and counts them. */
   async function queue(owner: string, submissions: Submission[]): Promise<ExecutionView[]> {
     const admission = await gate.admit(owner, submissions.map(({ id, request }) => ({ id, bytes: OwnerStorage.requestBytes(request) })));
@@ -101,6 +112,8 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const body = jsonBody(req);
     const parsed = requestSchema.safeParse(body);
     if (!parsed.success) throw validationProblem(parsed.error);
+    const refusal = await languageRefusal(parsed.data);
+    if (refusal) throw fieldProblem('language', refusal);
     const key = idempotencyKeyOf(req);
     const id = newExecutionId();
     if (key === undefined) return accepted(res, (await queue(owner, [{ id, request: parsed.data }]))[0]!);
@@ -149,11 +162,14 @@ export function executionsRouter(deps: ExecutionsRouterDeps): Router {
     const envelope = batchSchema.safeParse(body);
     if (!envelope.success) throw validationProblem(envelope.error);
     const parsed = envelope.data.executions.map((item) => requestSchema.safeParse(item));
-    const valid = parsed.flatMap((result, index) => (result.success ? [{ index, request: result.data }] : []));
+    const refusals = await Promise.all(parsed.map((result) => (result.success ? languageRefusal(result.data) : undefined)));
+    const valid = parsed.flatMap((result, index) => (result.success && !refusals[index] ? [{ index, request: result.data }] : []));
     const executions = valid.length > 0 ? await queue(owner, valid.map((v) => ({ id: newExecutionId(), request: v.request }))) : [];
-    const items: unknown[] = parsed.map((result, index) =>
-      result.success ? undefined : { error: problemDocument(validationProblem(result.error, ['executions', index])) },
-    );
+    const items: unknown[] = parsed.map((result, index) => {
+      if (!result.success) return { error: problemDocument(validationProblem(result.error, ['executions', index])) };
+      const refusal = refusals[index];
+      return refusal ? { error: problemDocument(fieldProblem(`executions[${index}].language`, refusal)) } : undefined;
+    });
     valid.forEach((v, k) => (items[v.index] = executions[k]));
     res.status(200).json({ items });
   });

@@ -1,6 +1,7 @@
 import { type Request, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { listWorkers } from '../../shared/workerRegistry.js';
+import type { OfferedLanguages } from '../OfferedLanguages.js';
 import { ProblemError } from '../../shared/problems/ProblemError.js';
 
 /** Under a second, so that /readyz says 503 within one even when Redis hangs. */
@@ -25,7 +26,7 @@ async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
  * probes; the workers' warnings name host paths, worker ids and pids, so
  * they are listed only for the admin (`isAdmin`), everyone else gets their count.
  */
-export function systemRouter(redis: Redis, queuePrefix: string, isAdmin: (req: Request) => boolean): Router {
+export function systemRouter(redis: Redis, queuePrefix: string, isAdmin: (req: Request) => boolean, languages: OfferedLanguages): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -42,22 +43,7 @@ export function systemRouter(redis: Redis, queuePrefix: string, isAdmin: (req: R
   });
 
   router.get('/v1/languages', async (_req, res) => {
-    const workers = await listWorkers(redis, queuePrefix);
-    const byLanguage = new Map<string, { versions: Set<string>; providers: Set<string> }>();
-    for (const worker of workers) {
-      for (const { language, version, provider } of worker.languages) {
-        const entry = byLanguage.get(language) ?? { versions: new Set(), providers: new Set() };
-        entry.versions.add(version);
-        entry.providers.add(provider);
-        byLanguage.set(language, entry);
-      }
-    }
-    const items = [...byLanguage].sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => ({
-      name,
-      versions: [...e.versions].sort(),
-      providers: [...e.providers].sort(),
-    }));
-    res.json({ items, workers: workers.length });
+    res.json(await languages.listing());
   });
 
   return router;

@@ -3,6 +3,7 @@ import { accessSettings } from './access.js';
 import { backpressureSettings } from './backpressure.js';
 import { e2bSettings } from './e2b.js';
 import { jobSettings } from './jobs.js';
+import { COMPILE_LIMIT_PAIRS, languageSettings } from './languages.js';
 import { LIMIT_PAIRS, limitSettings } from './limits.js';
 import { liveOutputSettings } from './liveOutput.js';
 import { localSandboxSettings } from './localSandbox.js';
@@ -19,6 +20,7 @@ export const SETTING_GROUPS = [
   jobSettings,
   shutdownSettings,
   limitSettings,
+  languageSettings,
   localSandboxSettings,
   poolSettings,
   webhookSettings,
@@ -35,6 +37,7 @@ export const configSchema = z
     ...jobSettings.settings,
     ...shutdownSettings.settings,
     ...limitSettings.settings,
+    ...languageSettings.settings,
     ...localSandboxSettings.settings,
     ...poolSettings.settings,
     ...webhookSettings.settings,
@@ -42,7 +45,7 @@ export const configSchema = z
     ...e2bSettings.settings,
   })
   .superRefine((c, ctx) => {
-    for (const [def, max] of LIMIT_PAIRS) {
+    for (const [def, max] of [...LIMIT_PAIRS, ...COMPILE_LIMIT_PAIRS]) {
       if (c[def] > c[max]) ctx.addIssue({ code: 'custom', path: [def], message: `must not exceed ${max} (${c[max]})` });
     }
     if (c.SANDBOX_PROVIDER === 'e2b' && !c.E2B_API_KEY) {

@@ -3,6 +3,7 @@ import type { Language } from './languages.js';
 const FINAL_STATUSES = [
   'succeeded',
   'failed',
+  'compile_failed',
   'timed_out',
   'memory_exceeded',
   'output_exceeded',
@@ -17,7 +18,20 @@ export function isFinalStatus(status: ExecutionStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/** A compiled language's compile step: what the compiler said, and how it ended. */
+export interface CompileResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** The compile limit that stopped the compiler, if one did. */
+  limit: 'compileTimeoutMs' | 'compileMemoryMb' | 'maxOutputBytes' | null;
+}
+
 export interface ExecutionResult {
+  /** The compile step, for compiled languages (null for the others); with `compile_failed` the program never ran. */
+  compile: CompileResult | null;
   exitCode: number | null;
   signal: string | null;
   stdout: string;

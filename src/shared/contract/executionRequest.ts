@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { BUILT_FILES, LANGUAGES, PROGRAM_FILE, RESERVED_DIR } from './languages.js';
-import type { LimitsPolicy } from './limits.js';
+import type { LanguageRegistry } from '../languages/LanguageRegistry.js';
+import { RESERVED_DIR } from './languages.js';
+import { type LimitsPolicy, resolveLimits } from './limits.js';
 import { PROVIDER_NAMES } from './providers.js';
 import { WEBHOOKS_DISABLED, type WebhookPolicy, webhookSchema } from './webhook.js';
 
@@ -47,26 +48,35 @@ const executionFileSchema = z
     }
   });
 
-/** Builds the request schema; limits are checked against the operator's maximums, never clamped. */
-export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPolicy = WEBHOOKS_DISABLED) {
-  const { defaults, max } = policy;
+/**
+ * Builds the request schema; limits are checked against the operator's
+ * maximums, never clamped. A limit the request leaves out takes the
+ * language's own default (a JVM needs more processes) or else the operator's.
+ */
+export function executionRequestSchema(policy: LimitsPolicy, languages: LanguageRegistry, webhooks: WebhookPolicy = WEBHOOKS_DISABLED) {
+  const { max } = policy;
   const enabled = policy.providers ?? ['local'];
   const limitsSchema = z
     .object({
-      timeoutMs: z.number().int().min(1).max(max.timeoutMs).default(defaults.timeoutMs),
-      memoryMb: z.number().int().min(16).max(max.memoryMb).default(defaults.memoryMb),
-      maxProcesses: z.number().int().min(1).max(max.maxProcesses).default(defaults.maxProcesses),
-      maxOutputBytes: z.number().int().min(1).max(max.maxOutputBytes).default(defaults.maxOutputBytes),
+      timeoutMs: z.number().int().min(1).max(max.timeoutMs).optional(),
+      memoryMb: z.number().int().min(16).max(max.memoryMb).optional(),
+      maxProcesses: z.number().int().min(1).max(max.maxProcesses).optional(),
+      maxOutputBytes: z.number().int().min(1).max(max.maxOutputBytes).optional(),
+      compileTimeoutMs: z.number().int().min(1).max(max.compileTimeoutMs).optional(),
+      compileMemoryMb: z.number().int().min(16).max(max.compileMemoryMb).optional(),
       network: z
         .boolean()
-        .default(false)
+        .optional()
         .refine((n) => !n, 'network access is not enabled on this deployment'),
     })
     .strict();
 
   return z
     .object({
-      language: z.enum(LANGUAGES),
+      // An enum, so that the OpenAPI document lists every name and alias; the job carries the canonical name.
+      language: z
+        .enum(languages.keys, { error: () => `is not a language this deployment knows (known: ${languages.names.join(', ')})` })
+        .transform((name) => languages.canonicalName(name)!),
       code: z.string().min(1).max(1024 * 1024),
       stdin: z.string().default(''),
       args: z.array(z.string().max(4096).refine(noNul, 'must not contain NUL bytes')).max(256).default([]),
@@ -79,7 +89,7 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
         .default({}),
       files: z.array(executionFileSchema).max(1000).default([]),
       artifacts: z.array(artifactPattern).max(32).default([]),
-      limits: limitsSchema.default(defaults),
+      limits: limitsSchema.default({}),
       provider: z
         .enum(PROVIDER_NAMES)
         .refine((p) => enabled.includes(p), `is not enabled on this deployment (enabled: ${enabled.join(', ')})`)
@@ -93,7 +103,9 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
     })
     .strict()
     .superRefine((req, ctx) => {
-      const taken = new Map<string, number>([PROGRAM_FILE[req.language], ...BUILT_FILES[req.language]].map((name) => [name, -1]));
+      const definition = languages.find(req.language);
+      if (!definition) return;
+      const taken = new Map<string, number>([definition.sourceFile, ...definition.builtFiles].map((name) => [name, -1]));
       req.files.forEach((file, index) => {
         const segments = file.path.split('/');
         if (segments[0] === RESERVED_DIR) {
@@ -123,7 +135,8 @@ export function executionRequestSchema(policy: LimitsPolicy, webhooks: WebhookPo
         }
         taken.set(file.path, index);
       });
-    });
+    })
+    .transform((req) => ({ ...req, limits: resolveLimits(req.limits, languages.find(req.language)!, policy) }));
 }
 
 export type ExecutionRequest = z.output<ReturnType<typeof executionRequestSchema>>;

@@ -59,12 +59,17 @@ export class LanguageRegistry {
 
   /** The definition a name or an alias (`py`, `c++`) stands for. */
   find(nameOrAlias: string): LanguageDefinition | undefined {
-    return this.byKey.get(nameOrAlias.toLowerCase());
+    return this.byKey.get(nameOrAlias);
   }
 
   /** The canonical name for a name or an alias. */
   canonicalName(nameOrAlias: string): string | undefined {
     return this.find(nameOrAlias)?.name;
+  }
+
+  /** Every name and alias a request may use, sorted. */
+  get keys(): [string, ...string[]] {
+    return [...this.byKey.keys()].sort() as [string, ...string[]];
   }
 
   get names(): string[] {
