@@ -14,6 +14,7 @@ import { ANNOUNCEMENT_TTL_SECONDS, announceWorker, listWorkers, withdrawWorker, 
 import { SHUTDOWN_ABORT } from './ExecutionLifecycle.js';
 import { handBackForeignJobs } from './handBackForeignJobs.js';
 import { createExecutionProcessor } from './processExecution.js';
+import { languagesFromConfig } from '../shared/languages/languagesFromConfig.js';
 import { WorkerChannels } from './WorkerChannels.js';
 import { SandboxProviders } from './sandbox/SandboxProviders.js';
 import { WorkerMetricsServer } from './WorkerMetricsServer.js';
@@ -61,13 +62,14 @@ export class WorkerRole {
       redis.disconnect();
       throw error;
     }
+    const languages = languagesFromConfig(config);
     const startedAt = new Date().toISOString();
     // Read again at each heartbeat: warnings follow the providers' health.
     const announcement = async (): Promise<WorkerAnnouncement> => ({
       id,
       host: os.hostname(),
       provider: sandboxes.names.join(','),
-      languages: await sandboxes.languages(),
+      languages: await sandboxes.languages(languages),
       startedAt,
       warnings: sandboxes.warnings(),
     });
@@ -77,8 +79,8 @@ export class WorkerRole {
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
       handBackForeignJobs(
-        lifecycle.wrap(createExecutionProcessor({ sandboxes, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
-        (provider) => sandboxes.has(provider),
+        lifecycle.wrap(createExecutionProcessor({ sandboxes, languages, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
+        (provider, language) => sandboxes.runs(provider, language, languages),
         logger,
       ),
       {
@@ -108,7 +110,7 @@ export class WorkerRole {
     await announce();
     const heartbeat = setInterval(announce, (ANNOUNCEMENT_TTL_SECONDS * 1000) / 3);
     heartbeat.unref();
-    logger.info({ workerId: id, providers: sandboxes.names, languages: await sandboxes.languages(), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+    logger.info({ workerId: id, providers: sandboxes.names, languages: (await sandboxes.languages(languages)).map((l) => l.language), concurrency: config.WORKER_CONCURRENCY }, 'worker started');
     const role = new WorkerRole(worker, sandboxes, channels, redis, id, heartbeat, config, logger);
     if (config.WORKER_METRICS_PORT !== undefined) {
       try {

@@ -6,16 +6,18 @@ import type { ExecutionProcessor } from './ExecutionLifecycle.js';
 const HAND_BACK_DELAY_MS = 2000;
 
 /**
- * Executions share one queue whatever their provider. A worker that lacks
- * the provider a job names (its configuration differs from the API's, say
- * mid-rollout) must not fail the job: it puts it back, delayed a little so
- * that another worker takes it, without counting an attempt. This sits
- * outside the lifecycle, so the job's stream and webhook never hear of it.
+ * Executions share one queue whatever their provider and language. A worker
+ * that lacks the provider a job names, or the language's toolchain (workers
+ * differ: one has a JDK, another not; or mid-rollout) must not fail the job:
+ * it puts it back, delayed a little so that another worker takes it, without
+ * counting an attempt. This sits outside the lifecycle, so the job's stream
+ * and webhook never hear of it.
  */
-export function handBackForeignJobs(processor: ExecutionProcessor, has: (provider: string) => boolean, logger: Logger): ExecutionProcessor {
+export function handBackForeignJobs(processor: ExecutionProcessor, runs: (provider: string, language: string) => Promise<boolean>, logger: Logger): ExecutionProcessor {
   return async (job, token, signal) => {
-    if (has(job.data.provider)) return await processor(job, token, signal);
-    logger.warn({ executionId: job.id, provider: job.data.provider }, 'this worker does not have the execution\'s provider; handing it back to the queue');
+    const { provider, request } = job.data;
+    if (await runs(provider, request.language)) return await processor(job, token, signal);
+    logger.warn({ executionId: job.id, provider, language: request.language }, 'this worker does not run the execution\'s language with its provider; handing it back to the queue');
     await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
     throw new DelayedError();
   };

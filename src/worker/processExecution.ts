@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
-import type { ExecutionOutcome, FinalStatus } from '../shared/contract/execution.js';
+import type { CompileResult, ExecutionOutcome, FinalStatus } from '../shared/contract/execution.js';
+import type { LanguageRegistry } from '../shared/languages/LanguageRegistry.js';
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
 import { prepareProgram } from './program/prepareProgram.js';
@@ -12,6 +13,8 @@ import { UnrecoverableProviderError } from './sandbox/UnrecoverableProviderError
 export interface ProcessorDeps {
   /** The pool of the provider a job names (job.data.provider). */
   sandboxes: { pool(provider: string): SandboxPool | undefined };
+  /** The definitions the request's language is looked up in (the API's are the same). */
+  languages: LanguageRegistry;
   logger: Logger;
   maxArtifactBytes: number;
   /** Each chunk of output as the program writes it (live output for SSE). */
@@ -23,7 +26,21 @@ const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
   output_exceeded: 'output_exceeded',
   memory_exceeded: 'memory_exceeded',
   cancelled: 'cancelled',
+  compile_failed: 'compile_failed',
 };
+
+/** The compile limit a stopped compiler hit. */
+const COMPILE_LIMIT: Partial<Record<Termination, CompileResult['limit']>> = {
+  timed_out: 'compileTimeoutMs',
+  memory_exceeded: 'compileMemoryMb',
+  output_exceeded: 'maxOutputBytes',
+};
+
+function compileResult(compile: RunOutcome['compile']): CompileResult | null {
+  if (!compile) return null;
+  const { exitCode, signal, stdout, stderr, durationMs, termination } = compile;
+  return { exitCode, signal, stdout, stderr, durationMs, limit: COMPILE_LIMIT[termination] ?? null };
+}
 
 function statusOf(run: RunOutcome): FinalStatus {
   if (run.termination !== 'exited') return STATUS_OF[run.termination];
@@ -42,7 +59,10 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const queuedMs = Math.max(0, (job.processedOn ?? Date.now()) - job.timestamp);
     log.info({ language: request.language, queuedMs }, 'execution started');
 
-    const program = prepareProgram(request);
+    const language = deps.languages.find(request.language);
+    // The API checked the name against the same definitions: a worker that lacks it was configured differently.
+    if (!language) throw new Error(`language ${request.language} is not defined on this worker`);
+    const program = prepareProgram(request, language);
     const pool = deps.sandboxes.pool(job.data.provider);
     if (!pool) throw new Error(`provider ${job.data.provider} is not enabled on this worker`);
     const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
@@ -52,7 +72,7 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     } catch (error) {
       if (error instanceof ProgramInputError) {
         log.info({ status: 'failed', reason: error.message }, 'the request\'s files could not be laid out in the sandbox');
-        const result = { exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
+        const result = { compile: null, exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
         return { status: 'failed', result, error: null };
       }
       // A fault no retry can fix (the provider rejects our credentials) ends the execution now, as `error`.
@@ -65,8 +85,8 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
       const status = statusOf(run);
       log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
-      const { termination: _termination, ...result } = run;
-      return { status, result: { ...result, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
+      const { termination: _termination, compile, ...result } = run;
+      return { status, result: { compile: compileResult(compile), ...result, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
     } finally {
       // Everything the program started is dead once run() returns; removing the rest
       // (cgroup, mount, work dir) need not hold up the result.

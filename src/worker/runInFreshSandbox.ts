@@ -14,7 +14,8 @@ const MAX_SANDBOXES = 3;
  */
 export async function runInFreshSandbox(pool: SandboxPool, program: Program, options: RunOptions): Promise<{ sandbox: Sandbox; run: RunOutcome }> {
   for (let attempt = 1; ; attempt++) {
-    const sandbox = await pool.acquire(program.runtime, options.limits);
+    // A compiled language's first step is its compile: the sandbox is claimed with the compile's limits.
+    const sandbox = await pool.acquire(program.runtime, program.compile?.limits ?? options.limits);
     try {
       return { sandbox, run: await sandbox.run(program, options) };
     } catch (error) {

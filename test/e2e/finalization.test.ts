@@ -165,11 +165,11 @@ describe('an execution becomes final exactly once', () => {
 
   it('when the worker fails its last attempt; and a retry of its failed job stays failed', async () => {
     const before = await counted('error');
-    // A language the worker cannot lay out (no API accepts it): the processor throws, a fault of
-    // the service and not of the program.
+    // Job data the worker cannot lay out (no API writes it: files is not a list): the processor
+    // throws, a fault of the service and not of the program.
     const template = (await queue.getJob(succeededId))!.data;
     const id = `ex_${'e'.repeat(32)}`;
-    const request = { ...template.request, language: 'cobol' } as unknown as ExecutionJobData['request'];
+    const request = { ...template.request, files: 'not a list' } as unknown as ExecutionJobData['request'];
     await queue.add('execute', { ...template, request }, executionJobOptions(svc.config, id, 0));
     const stream = await events(id);
     const done = await expectFinalizedOnce(id, 'error', before, stream);

@@ -1,6 +1,8 @@
 import type { Limits } from '../../src/shared/contract/limits.js';
 import type { ArtifactCollection } from '../../src/worker/sandbox/Artifact.js';
-import type { Program, RunOptions, RunOutcome, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../../src/worker/sandbox/SandboxProvider.js';
+import type { Program, RunOptions, RunOutcome, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox, LanguageVersion } from '../../src/worker/sandbox/SandboxProvider.js';
+import type { LanguageDefinition } from '../../src/shared/languages/languageDefinition.js';
+import { interpreterLanguages } from '../../src/worker/sandbox/common/interpreterLanguages.js';
 
 /** A sandbox that runs nothing: its "program" prints its args. For the pool's logic, not for isolation. */
 export class MemorySandbox implements WarmSandbox {
@@ -61,6 +63,10 @@ export class MemorySandboxProvider implements SandboxProvider {
 
   async runtimes(): Promise<RuntimeVersion[]> {
     return [{ runtime: 'bash', version: '5' }];
+  }
+
+  async languages(definitions: readonly LanguageDefinition[]): Promise<LanguageVersion[]> {
+    return interpreterLanguages(definitions, await this.runtimes(), { transpiles: false, transpilerVersion: '' });
   }
 
   warnings(): string[] {

@@ -8,7 +8,7 @@ import { MemorySandbox, MemorySandboxProvider } from '../fakes/MemorySandboxProv
 import { eventually } from '../helpers/eventually.js';
 
 const limits = { timeoutMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, network: false };
-const program: Program = { runtime: 'bash', entryFile: 'main.sh', source: '', stdin: '', env: {}, files: [], args: ['ran'] };
+const program: Program = { runtime: 'bash', entryFile: 'main.sh', command: ['bash', 'main.sh'], source: '', stdin: '', env: {}, files: [], args: ['ran'] };
 const options: RunOptions = { limits };
 
 /** Its sandboxes fail their run with `failure(n)` for the n-th sandbox made (1-based), or run when it returns undefined. */

@@ -6,7 +6,7 @@ import { MemorySandboxProvider, type MemorySandbox } from '../fakes/MemorySandbo
 import { eventually } from '../helpers/eventually.js';
 
 const limits = { timeoutMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, network: false };
-const program = { runtime: 'bash' as const, entryFile: 'main.sh', source: '', stdin: '', env: {}, files: [] };
+const program = { runtime: 'bash' as const, entryFile: 'main.sh', command: ['bash', 'main.sh'], source: '', stdin: '', env: {}, files: [] };
 
 async function metric(m: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string>): Promise<number> {
   const { values } = await m.get();

@@ -1,30 +1,33 @@
 import type { ExecutionRequest } from '../../shared/contract/executionRequest.js';
-import { BUILT_FILES, PROGRAM_FILE, type Language } from '../../shared/contract/languages.js';
-import type { Program, Runtime } from '../sandbox/SandboxProvider.js';
-
-export const RUNTIME_OF: Record<Language, Runtime> = {
-  python: 'python',
-  javascript: 'node',
-  typescript: 'node',
-  bash: 'bash',
-};
+import type { LanguageDefinition } from '../../shared/languages/languageDefinition.js';
+import type { Program } from '../sandbox/SandboxProvider.js';
 
 /**
- * Turns a request into a provider-neutral program. Nothing of the request
- * is parsed or built here, on the worker: TypeScript is transpiled inside
- * the job's own sandbox (see Program.transpile), under the job's limits.
+ * Turns a request into a provider-neutral program, from its language's
+ * definition. Nothing of the request is parsed or built here, on the worker:
+ * TypeScript is transpiled and compiled languages are compiled inside the
+ * job's own sandbox (Program.transpile, Program.compile), under its limits.
  */
-export function prepareProgram(request: ExecutionRequest): Program {
-  const source = PROGRAM_FILE[request.language];
-  const built = BUILT_FILES[request.language][0];
+export function prepareProgram(request: ExecutionRequest, language: LanguageDefinition): Program {
+  const { limits } = request;
+  const built = language.transpiler ? language.builtFiles[0] : undefined;
   return {
-    runtime: RUNTIME_OF[request.language],
-    entryFile: built ?? source,
-    ...(built ? { transpile: { from: source } } : {}),
+    runtime: language.launcher,
+    entryFile: built ?? language.sourceFile,
+    command: language.run,
+    ...(built ? { transpile: { from: language.sourceFile } } : {}),
+    ...(language.compile
+      ? {
+          compile: {
+            command: language.compile,
+            limits: { ...limits, timeoutMs: limits.compileTimeoutMs, memoryMb: limits.compileMemoryMb, maxProcesses: limits.compileMaxProcesses },
+          },
+        }
+      : {}),
     source: request.code,
     stdin: request.stdin,
     args: request.args,
-    env: request.env,
+    env: { ...language.env, ...request.env },
     files: request.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, f.encoding === 'base64' ? 'base64' : 'utf8') })),
   };
 }

@@ -38,3 +38,8 @@ export function locateTranspiler(env: NodeJS.ProcessEnv = process.env): string |
     }
   });
 }
+
+/** The bundled transpiler's version, as `esbuild --version` prints it. */
+export function transpilerVersion(): string {
+  return (require('esbuild/package.json') as { version: string }).version;
+}

@@ -2,8 +2,15 @@ import type { ExecutionResult } from '../../shared/contract/execution.js';
 import type { Limits } from '../../shared/contract/limits.js';
 import type { ArtifactCollection } from './Artifact.js';
 
-/** The interpreters a sandbox can start; languages map onto these (TypeScript runs on node). */
-export type Runtime = 'python' | 'node' | 'bash';
+import type { LanguageDefinition, Launcher } from '../../shared/languages/languageDefinition.js';
+
+/** The warm launchers a sandbox can start; every language names one (TypeScript runs on node, compiled languages on bash). */
+export type Runtime = Launcher;
+
+export interface LanguageVersion {
+  language: string;
+  version: string;
+}
 
 export interface RuntimeVersion {
   runtime: Runtime;
@@ -21,6 +28,13 @@ export interface Program {
   runtime: Runtime;
   /** Work-dir relative file the runtime is started with; the source itself is written there unless `transpile` is set. */
   entryFile: string;
+  /** What the bash launcher execs (the language's run command); the request's args follow. */
+  command: readonly string[];
+  /**
+   * Compiled languages: run first, in the same sandbox and work dir, under
+   * its own limits; the program runs only when it exits 0.
+   */
+  compile?: { command: readonly string[]; limits: Limits };
   /**
    * TypeScript: the source is written to `from`, and the sandbox transpiles
    * it to `entryFile` before the program starts, on the job's clock and
@@ -45,11 +59,13 @@ export interface RunOptions {
 }
 
 /** How the program's run ended, from the sandbox's point of view. */
-export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled';
+export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled' | 'compile_failed';
 
 /** The run's part of the execution result (the processor adds queue time and artifacts), and how it ended. */
 export type RunOutcome = Pick<ExecutionResult, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs'> & {
   termination: Termination;
+  /** A compiled language's compile step, as it ended; with `compile_failed` the program never ran. */
+  compile?: Omit<RunOutcome, 'compile'>;
 };
 
 /** One isolated environment, used for exactly one program and then destroyed. */
@@ -90,6 +106,8 @@ export interface SandboxProvider {
   prewarm(runtime: Runtime): Promise<WarmSandbox>;
   /** Runtimes this provider can really start here, with versions. */
   runtimes(): Promise<RuntimeVersion[]>;
+  /** Which of the defined languages this provider really runs here, with the toolchain's version. */
+  languages(definitions: readonly LanguageDefinition[]): Promise<LanguageVersion[]>;
   /** Conditions that weaken isolation here, for the operator (/readyz, logs). */
   warnings(): string[];
   /** Starts a sandbox for one job, with its limits from the start. */

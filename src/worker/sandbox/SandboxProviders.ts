@@ -2,7 +2,7 @@ import type { Config } from '../../shared/config.js';
 import { enabledProviders, type ProviderName } from '../../shared/contract/providers.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RuntimeInfo } from '../../shared/workerRegistry.js';
-import { RUNTIME_OF } from '../program/prepareProgram.js';
+import type { LanguageRegistry } from '../../shared/languages/LanguageRegistry.js';
 import type { E2BWorkerHooks } from './e2b/e2bProviderOptions.js';
 import { localProviderOptions } from './local/localProviderOptions.js';
 import { LocalSandboxProvider } from './local/LocalSandboxProvider.js';
@@ -66,18 +66,20 @@ export class SandboxProviders {
     return this.entries.get(name as ProviderName)?.pool;
   }
 
-  /** Languages any provider here runs, with each provider's interpreter version. */
-  async languages(): Promise<RuntimeInfo[]> {
+  /** Languages any provider here runs, with each provider's toolchain version. */
+  async languages(registry: LanguageRegistry): Promise<RuntimeInfo[]> {
     const found: RuntimeInfo[] = [];
     for (const [name, { provider }] of this.entries) {
-      const versionOf = new Map((await provider.runtimes()).map((r) => [r.runtime, r.version]));
-      for (const [language, runtime] of Object.entries(RUNTIME_OF)) {
-        if (language === 'typescript' && !provider.transpiles) continue;
-        const version = versionOf.get(runtime);
-        if (version) found.push({ language, version, provider: name });
-      }
+      for (const { language, version } of await provider.languages(registry.definitions)) found.push({ language, version, provider: name });
     }
     return found;
+  }
+
+  /** Whether the provider a job names runs its language here. */
+  async runs(provider: string, language: string, registry: LanguageRegistry): Promise<boolean> {
+    const entry = this.entries.get(provider as ProviderName);
+    if (!entry) return false;
+    return (await entry.provider.languages(registry.definitions)).some((l) => l.language === language);
   }
 
   warnings(): string[] {

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Sandbox as SdkSandbox } from 'e2b';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { Logger } from '../../../shared/logger.js';
-import { locateTranspiler } from '../../program/transpiler.js';
-import type { Program, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
+import { locateTranspiler, transpilerVersion } from '../../program/transpiler.js';
+import type { LanguageDefinition } from '../../../shared/languages/languageDefinition.js';
+import { interpreterLanguages } from '../common/interpreterLanguages.js';
+import type { Program, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox, LanguageVersion } from '../SandboxProvider.js';
 import { RUNTIMES } from '../common/interpreters.js';
 import { describeError } from './classifyE2BError.js';
 import { type E2BConnection, E2BControlPlane } from './E2BControlPlane.js';
@@ -95,6 +97,10 @@ export class E2BSandboxProvider implements SandboxProvider {
 
   async runtimes(): Promise<RuntimeVersion[]> {
     return this.versions;
+  }
+
+  async languages(definitions: readonly LanguageDefinition[]): Promise<LanguageVersion[]> {
+    return interpreterLanguages(definitions, this.versions, { transpiles: this.transpiles, transpilerVersion: transpilerVersion() });
   }
 
   warnings(): string[] {

@@ -1,4 +1,4 @@
-import { closeSync, constants, lchownSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
@@ -21,6 +21,7 @@ import { collectArtifacts } from './collectArtifacts.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
 import { launcherCommand, SPEC_DIR, specFiles } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
+import { resolveCommand } from './runtimes.js';
 
 const MiB = 1024 * 1024;
 
@@ -80,7 +81,8 @@ export class LocalSandbox implements WarmSandbox {
     private readonly hostWorkDir: string,
     private readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
-    private readonly bwrap: BwrapProcess,
+    /** The sandbox's current process: the warm one, then for a compiled language the program's own. */
+    private bwrap: BwrapProcess,
   ) {
     this.limits = startLimits;
   }
@@ -98,23 +100,7 @@ export class LocalSandbox implements WarmSandbox {
       // Named after the worker's pid, so a restarted worker can tell orphans from a neighbour's jobs.
       cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir).slice(-6)}`, cgroupLimits(limits, settings.cpusPerJob, options.forPool));
       if (identity) await chown(hostWorkDir, identity.uid, identity.gid);
-      const bwrap = await BwrapProcess.start({
-        bwrapPath: settings.bwrapPath,
-        launcher: [
-          settings.prlimitPath,
-          ...rlimitFlags(limits, {
-            memoryByCgroup: settings.cgroups?.controllers.includes('memory') ?? false,
-            pidsByCgroup: settings.cgroups?.controllers.includes('pids') ?? false,
-            runtime,
-          }),
-          '--',
-        ],
-        options: sandboxArguments({ systemMounts: settings.systemMounts, tools: settings.tools.get(runtime), hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
-        command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags)),
-        seccomp: settings.seccomp,
-        identity,
-        cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
-      });
+      const bwrap = await LocalSandbox.launch(settings, runtime, limits, { hostWorkDir, identity, cgroup });
       return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, bwrap);
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
@@ -122,6 +108,35 @@ export class LocalSandbox implements WarmSandbox {
       if (identity) await settings.identities?.release(identity);
       throw error;
     }
+  }
+
+  /** Starts bubblewrap with the runtime's launcher waiting in it, in the sandbox's work dir, identity and cgroup. */
+  private static async launch(
+    settings: LocalSandboxSettings,
+    runtime: Runtime,
+    limits: Limits,
+    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined },
+  ): Promise<BwrapProcess> {
+    const command = settings.runtimes.get(runtime);
+    if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
+    const { hostWorkDir, identity, cgroup } = where;
+    return await BwrapProcess.start({
+      bwrapPath: settings.bwrapPath,
+      launcher: [
+        settings.prlimitPath,
+        ...rlimitFlags(limits, {
+          memoryByCgroup: settings.cgroups?.controllers.includes('memory') ?? false,
+          pidsByCgroup: settings.cgroups?.controllers.includes('pids') ?? false,
+          runtime,
+        }),
+        '--',
+      ],
+      options: sandboxArguments({ systemMounts: settings.systemMounts, tools: settings.tools.get(runtime), hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
+      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags)),
+      seccomp: settings.seccomp,
+      identity,
+      cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
+    });
   }
 
   get alive(): boolean {
@@ -152,24 +167,50 @@ export class LocalSandbox implements WarmSandbox {
     checkRunnable({ runtime: this.runtime, used: this.used, destroyed: this.destroyed }, program);
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
+    this.writeFiles(programFiles(program));
+    if (!program.compile) return await this.runStep(program, { command: program.command, args: program.args, stdin: program.stdin }, options);
 
+    // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
+    const compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+    if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
+    if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
+
+    // The program: a fresh process in the same work dir, identity and cgroup, under the job's own limits.
+    this.limits = options.limits;
+    try {
+      await this.cgroup?.setLimits(cgroupLimits(options.limits, this.settings.cpusPerJob));
+    } catch {
+      // What the compile left in the work dir (a tmpfs, charged to the job) is over the program's memory limit.
+      return { ...compileFailed(compile), termination: 'memory_exceeded' };
+    }
+    const previous = this.bwrap;
+    await previous.stop();
+    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+    const run = await this.runStep(program, { command: program.command, args: program.args, stdin: program.stdin }, options);
+    return { ...run, compile };
+  }
+
+  /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
+  private async runStep(program: Program, step: { command: readonly string[]; args: readonly string[]; stdin: string }, options: RunOptions): Promise<RunOutcome> {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
       entry: program.entryFile,
+      command: resolveCommand(step.command),
       transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
-      args: program.args,
+      args: [...step.args],
       env: programEnvironment(BASE_ENV, program.env),
     });
+    // An earlier step (a compile) may have left anything there, a link included: start from nothing. rm does not follow links.
+    rmSync(path.join(this.hostWorkDir, SPEC_DIR), { recursive: true, force: true });
     this.writeFiles([
-      ...programFiles(program),
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
     ]);
 
     const outcome = await this.bwrap.run({
       // The newline is the launcher's go signal; the job's stdin follows it.
-      stdin: `\n${program.stdin}`,
+      stdin: `\n${step.stdin}`,
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: this.limits.maxOutputBytes,
       signal: options.signal,
@@ -224,16 +265,21 @@ export class LocalSandbox implements WarmSandbox {
         throw new ProgramInputError(`could not write ${JSON.stringify(file.path)} in /work: ${describeFsError(error)}`);
       }
     }
-    if (this.identity) this.handOver(this.hostWorkDir);
+    if (this.identity) this.handOver(files);
   }
 
-  /** Gives every file the worker wrote to the sandbox's identity, so the program may change them. */
-  private handOver(dir: string): void {
+  /** Gives the files the worker wrote, and the directories it made for them, to the sandbox's identity, so the program may change them. */
+  private handOver(files: ProgramFile[]): void {
     const { uid, gid } = this.identity!;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      lchownSync(full, uid, gid);
-      if (entry.isDirectory()) this.handOver(full);
+    const done = new Set<string>();
+    for (const file of files) {
+      const segments = file.path.split('/');
+      for (let i = 1; i <= segments.length; i++) {
+        const relative = segments.slice(0, i).join('/');
+        if (done.has(relative)) continue;
+        done.add(relative);
+        lchownSync(path.join(this.hostWorkDir, relative), uid, gid);
+      }
     }
   }
 }
@@ -253,6 +299,11 @@ const FS_ERRORS: Record<string, string> = {
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return `${FS_ERRORS[code] ?? 'the filesystem refused it'} (${code})`;
+}
+
+/** A compile that failed: the program never ran, the compiler's outcome says why. */
+function compileFailed(compile: RunOutcome): RunOutcome {
+  return { termination: 'compile_failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, compile };
 }
 
 function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {

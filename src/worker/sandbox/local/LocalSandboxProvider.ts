@@ -6,7 +6,7 @@ import { MissingPrerequisiteError } from '../../../shared/errors/MissingPrerequi
 import { findExecutable, locateProgram } from '../../../shared/findExecutable.js';
 import type { Logger } from '../../../shared/logger.js';
 import { locateTranspiler } from '../../program/transpiler.js';
-import type { Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
+import type { LanguageVersion, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
 import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import { detectCgroups } from './cgroups/detectCgroups.js';
@@ -17,7 +17,8 @@ import { BwrapProcess } from './BwrapProcess.js';
 import { installTranspiler } from './installTranspiler.js';
 import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
-import { locateRuntimes } from './runtimes.js';
+import { locateRuntimes, resolveCommand } from './runtimes.js';
+import type { LanguageDefinition } from '../../../shared/languages/languageDefinition.js';
 import { runtimeFlags } from '../common/runtimeFlags.js';
 import { versionFromAnswer } from '../common/interpreters.js';
 import { ensureWorkRootTmpfs } from './workDirMount.js';
@@ -41,6 +42,8 @@ export interface LocalProviderOptions {
   logger: Logger;
   /** Where cgroups live; tests point it elsewhere. */
   cgroupRoot?: string;
+  /** The defined languages; those whose toolchain answers in a sandbox here are offered. */
+  languages: readonly LanguageDefinition[];
 }
 
 /** Sandboxes built from bubblewrap namespaces, seccomp and cgroups on this host. */
@@ -56,6 +59,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly maxLimits: Limits,
     private readonly directory: WorkerDirectory,
     readonly transpiles: boolean,
+    private readonly offered: readonly LanguageVersion[],
   ) {
     // A job's limits can be applied to a started sandbox only through its cgroup.
     const controllers = settings.cgroups?.controllers ?? [];
@@ -146,6 +150,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       for (const failure of failures) options.logger.warn({ failure }, 'an interpreter could not start in the sandbox and is not offered');
       const transpiles = await probeTranspiler(base, transpiler, runtimes.has('node'), warnings);
 
+      const offered = await probeLanguages(base, options.languages, { runtimes, transpiles, warnings, logger: options.logger });
       const namespaces = await verifyNamespaces(base, runtimes.get('bash')?.executable);
       const isolation: IsolationReport = {
         bwrap: bwrapPath,
@@ -159,7 +164,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         warnings,
       };
       for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
-      return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits, directory, transpiles);
+      return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits, directory, transpiles, offered);
     } catch (error) {
       await directory.close();
       throw error;
@@ -168,6 +173,11 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   async runtimes(): Promise<RuntimeVersion[]> {
     return this.versions;
+  }
+
+  async languages(definitions: readonly LanguageDefinition[]): Promise<LanguageVersion[]> {
+    const names = new Set(definitions.map((d) => d.name));
+    return this.offered.filter((l) => names.has(l.language));
   }
 
   warnings(): string[] {
@@ -214,7 +224,12 @@ function isOrphanedJob(jobName: string): boolean {
 }
 
 /** Runs a command in a sandbox as a job would be run (identity, seccomp, rlimits, the runtime's tools), without a cgroup. */
-async function probeInSandbox(settings: ProbeSettings, command: string[], tools?: ReadonlyMap<string, string>): Promise<{ ok: boolean; output: string }> {
+async function probeInSandbox(
+  settings: ProbeSettings,
+  command: string[],
+  tools?: ReadonlyMap<string, string>,
+  timeoutMs = 10_000,
+): Promise<{ ok: boolean; output: string }> {
   const workDir = await mkdtemp(path.join(settings.workDir, 'p'));
   const identity = await settings.identities?.acquire();
   try {
@@ -227,9 +242,11 @@ async function probeInSandbox(settings: ProbeSettings, command: string[], tools?
       seccomp: settings.seccomp,
       identity,
     });
-    const outcome = await bwrap.run({ stdin: '', timeoutMs: 10_000, maxOutputBytes: 64 * 1024 });
+    const outcome = await bwrap.run({ stdin: '', timeoutMs, maxOutputBytes: 64 * 1024 });
     const ok = outcome.termination === 'exited' && outcome.exitCode === 0;
-    return { ok, output: ok ? outcome.stdout : outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}` };
+    // Some toolchains answer --version on stderr (java -version).
+    if (ok) return { ok, output: outcome.stdout.trim() ? outcome.stdout : outcome.stderr };
+    return { ok, output: outcome.termination === 'timed_out' ? `no answer within ${timeoutMs} ms` : outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}` };
   } catch (error) {
     return { ok: false, output: (error as Error).message };
   } finally {
@@ -251,6 +268,55 @@ async function probeTranspiler(settings: ProbeSettings, transpiler: string | und
   const probe = await probeInSandbox(settings, [TRANSPILER_PATH, '--version'], settings.tools.get('node'));
   if (!probe.ok) warnings.push(`typescript is not offered: its transpiler does not run in a sandbox here (${probe.output.trim().slice(0, 200)})`);
   return probe.ok;
+}
+
+/** A JVM or a BEAM takes seconds to say its version, and several start at once. */
+const LANGUAGE_PROBE_TIMEOUT_MS = 30_000;
+const LANGUAGE_PROBES_AT_ONCE = 4;
+
+/**
+ * The defined languages this host runs: the launcher is here, the
+ * toolchain's programs are installed under /usr (or the definition names an
+ * absolute path), and its version command answers from inside a sandbox.
+ * A toolchain that is installed but does not run in the sandbox is a warning
+ * (it reaches /readyz); one that is not installed is only left out.
+ */
+async function probeLanguages(
+  settings: ProbeSettings,
+  definitions: readonly LanguageDefinition[],
+  context: { runtimes: ReadonlyMap<Runtime, unknown>; transpiles: boolean; warnings: string[]; logger: Logger },
+): Promise<LanguageVersion[]> {
+  const candidates = definitions.filter((d) => {
+    if (!context.runtimes.has(d.launcher) || (d.transpiler && !context.transpiles)) return false;
+    const programs = [d.version, d.run, ...(d.compile ? [d.compile] : [])].map((command) => resolveCommand(command)[0]!);
+    return programs.every((program) => program.startsWith('/') || program.startsWith('./'));
+  });
+  const found: LanguageVersion[] = [];
+  const queue = [...candidates];
+  const probeNext = async (): Promise<void> => {
+    for (let definition = queue.shift(); definition; definition = queue.shift()) {
+      const probe = await probeInSandbox(settings, resolveCommand(definition.version), settings.tools.get(definition.launcher), LANGUAGE_PROBE_TIMEOUT_MS);
+      if (probe.ok) {
+        found.push({ language: definition.name, version: versionOf(definition, probe.output) });
+      } else {
+        context.warnings.push(`${definition.name} is not offered: its toolchain is installed but does not run in a sandbox here (${probe.output.trim().slice(0, 200)})`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: LANGUAGE_PROBES_AT_ONCE }, probeNext));
+  const skipped = definitions.filter((d) => !candidates.includes(d)).map((d) => d.name);
+  if (skipped.length > 0) context.logger.info({ languages: skipped }, 'languages not offered: their toolchain is not installed under /usr (sandq languages install)');
+  return found.sort((a, b) => a.language.localeCompare(b.language));
+}
+
+/** The version in a toolchain's answer: the pattern's first group, or the answer's first line. */
+function versionOf(definition: LanguageDefinition, answer: string): string {
+  const text = answer.trim();
+  if (definition.versionPattern) {
+    const match = new RegExp(definition.versionPattern, 'm').exec(text);
+    if (match?.[1]) return match[1];
+  }
+  return text.split('\n')[0]!.trim().slice(0, 100) || 'unknown';
 }
 
 /** Compares the sandbox's namespace ids with the worker's: every one must differ. */

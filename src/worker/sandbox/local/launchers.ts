@@ -22,6 +22,8 @@ export const TRANSPILER_PATH = '/opt/sandq/bin/esbuild';
 
 export interface JobSpec {
   entry: string;
+  /** What the bash launcher execs, the args after it (python and node run `entry` in themselves). */
+  command: string[];
   /** Set for TypeScript: the launcher transpiles `from` into `entry` first, inside the sandbox, with these transpiler arguments. */
   transpile?: { from: string; args: string[] } | undefined;
   args: string[];
@@ -105,14 +107,18 @@ process.argv = [process.execPath, require("path").resolve(spec.entry), ...spec.a
 require("module").runMain();
 `;
 
-/** bash: the spec is NUL-separated (entry, argc, args…, NAME=value…); then a fresh bash runs the entry. */
+/**
+ * bash: the spec is NUL-separated (argc, the command and its args…,
+ * NAME=value…); then the command runs with only the job's environment: a
+ * fresh bash with the entry for bash itself, a compiler, a program.
+ */
 const BASH = `
 IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
 mapfile -d '' -t spec < ${SPEC}/spec.nul
 rm -rf ${SPEC}
 printf 1 >&${ACK_FD}; exec ${ACK_FD}>&-
-argc=\${spec[1]}
-exec /usr/bin/env -i "\${spec[@]:2+argc}" "$0" "\${spec[0]}" "\${spec[@]:2:argc}"
+argc=\${spec[0]}
+exec /usr/bin/env -i "\${spec[@]:1+argc}" "\${spec[@]:1:argc}"
 `;
 
 /** The command that starts a warm interpreter; `flags` are the runtime's own (e.g. python -u). */
@@ -123,11 +129,11 @@ export function launcherCommand(runtime: Runtime, executable: string, flags: str
     case 'node':
       return [executable, ...flags, '-e', NODE];
     case 'bash':
-      return [executable, '-c', BASH, executable];
+      return [executable, '-c', BASH];
   }
 }
 
 /** The spec files the launcher reads: JSON for python and node, NUL-separated fields for bash. */
 export function specFiles(spec: JobSpec): { json: string; nul: string } {
-  return { json: JSON.stringify(spec), nul: nulSpec([spec.entry], spec.args, spec.env) };
+  return { json: JSON.stringify(spec), nul: nulSpec([], [...spec.command, ...spec.args], spec.env) };
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../../../shared/config.js';
 import { limitsPolicyFrom } from '../../../shared/contract/limits.js';
 import type { Logger } from '../../../shared/logger.js';
+import { languagesFromConfig } from '../../../shared/languages/languagesFromConfig.js';
 import type { LocalProviderOptions } from './LocalSandboxProvider.js';
 
 /** The local provider's options as the configuration sets them (worker and `sandq doctor` alike). */
@@ -13,7 +14,15 @@ export function localProviderOptions(config: Config, logger: Logger): LocalProvi
     uidCount: config.SANDBOX_UID_COUNT,
     cpusPerJob: config.SANDBOX_CPUS,
     cgroupRoot: config.SANDBOX_CGROUP_ROOT,
-    maxLimits: { ...max, network: false },
+    // A warm shell may serve a compile as well as a program: it starts with room for the larger of the two.
+    maxLimits: {
+      timeoutMs: Math.max(max.timeoutMs, max.compileTimeoutMs),
+      memoryMb: Math.max(max.memoryMb, max.compileMemoryMb),
+      maxProcesses: max.maxProcesses,
+      maxOutputBytes: max.maxOutputBytes,
+      network: false,
+    },
     logger,
+    languages: languagesFromConfig(config).definitions,
   };
 }

@@ -32,3 +32,22 @@ export function locateRuntimes(): RuntimeCommand[] {
     return executable ? [{ runtime, executable, versionArgs }] : [];
   });
 }
+
+const resolved = new Map<string, string>();
+
+/**
+ * A definition's command with its program named by absolute path (`gcc` →
+ * `/usr/bin/gcc`), found where the sandbox sees it: the request's own `env`
+ * may set PATH, and that must not change which compiler runs. Relative
+ * names (`./main`) and names not found are left as they are.
+ */
+export function resolveCommand(command: readonly string[]): string[] {
+  const [name, ...rest] = command;
+  if (name === undefined || name.includes('/')) return [...command];
+  let found = resolved.get(name);
+  if (found === undefined) {
+    found = locate(name) ?? name;
+    resolved.set(name, found);
+  }
+  return [found, ...rest];
+}
