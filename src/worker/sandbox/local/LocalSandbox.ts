@@ -19,7 +19,7 @@ import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
 import { collectArtifacts } from './collectArtifacts.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
-import { launcherCommand, SPEC_DIR, specFiles } from './launchers.js';
+import { launcherCommand, SPEC_DIR, specFiles, STDIN_FILE } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
 import { resolveCommand } from './runtimes.js';
 
@@ -206,11 +206,12 @@ export class LocalSandbox implements WarmSandbox {
     this.writeFiles([
       { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
+      { path: `${SPEC_DIR}/${STDIN_FILE}`, content: Buffer.from(step.stdin) },
     ]);
 
     const outcome = await this.bwrap.run({
-      // The newline is the launcher's go signal; the job's stdin follows it.
-      stdin: `\n${step.stdin}`,
+      // The newline is the launcher's go signal; the job's stdin is the file above.
+      stdin: '\n',
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: this.limits.maxOutputBytes,
       signal: options.signal,

@@ -8,8 +8,9 @@ import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 /**
  * A sandbox is started before its job is known, with the interpreter already
  * up and blocked on stdin. When the job comes, the worker writes its files
- * and a spec (entry file, args, env) under SPEC_DIR, then writes one newline
- * to stdin followed by the job's own stdin. The launcher removes the spec,
+ * and a spec (entry file, args, env, and the job's stdin as a file) under
+ * SPEC_DIR, then writes one newline to stdin. The launcher opens the stdin
+ * file as its fd 0, removes the spec,
  * takes on the job's argv and environment, acknowledges the job on ACK_FD
  * and closes it, and runs the entry file as the main program, in the same
  * process: that is what makes a warm start fast.
@@ -19,6 +20,15 @@ const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
 
 /** Where the TypeScript transpiler (esbuild, a static binary) is bound, read-only, in node sandboxes that have it. */
 export const TRANSPILER_PATH = '/opt/sandq/bin/esbuild';
+
+/**
+ * The job's stdin, a file under SPEC_DIR that becomes the program's fd 0:
+ * the worker's end of fd 0 is a socket (what node gives a child), which
+ * cannot be opened by path, so `open("/dev/stdin")`, `cat /dev/stdin` or
+ * sqlite's `.import /dev/stdin` would fail with ENXIO. A file, as judges
+ * give it, can be opened, read, and even seeked.
+ */
+export const STDIN_FILE = 'stdin';
 
 export interface JobSpec {
   entry: string;
@@ -46,7 +56,8 @@ while True:
     if not b: os._exit(${LAUNCHER_ABANDONED})
 with open("${SPEC}/spec.json") as f:
     spec = json.load(f)
-os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.rmdir("${SPEC}")
+stdin = os.open("${SPEC}/${STDIN_FILE}", os.O_RDONLY); os.dup2(stdin, 0); os.close(stdin)
+os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.remove("${SPEC}/${STDIN_FILE}"); os.rmdir("${SPEC}")
 os.write(${ACK_FD}, b"1"); os.close(${ACK_FD})
 os.environ.clear(); os.environ.update(spec["env"])
 sys.argv = [spec["entry"], *spec["args"]]
@@ -83,6 +94,9 @@ for (;;) {
   if (b[0] === 10) break;
 }
 const spec = JSON.parse(fs.readFileSync("${SPEC}/spec.json", "utf8"));
+// Node has no dup2: closed, fd 0 is the lowest free one, which open takes.
+fs.closeSync(0);
+if (fs.openSync("${SPEC}/${STDIN_FILE}", "r") !== 0) process.exit(${LAUNCHER_ABANDONED});
 fs.rmSync("${SPEC}", { recursive: true, force: true });
 fs.writeSync(${ACK_FD}, "1");
 fs.closeSync(${ACK_FD});
@@ -115,6 +129,7 @@ require("module").runMain();
 const BASH = `
 IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
 mapfile -d '' -t spec < ${SPEC}/spec.nul
+exec 0< ${SPEC}/${STDIN_FILE}
 rm -rf ${SPEC}
 printf 1 >&${ACK_FD}; exec ${ACK_FD}>&-
 argc=\${spec[0]}
