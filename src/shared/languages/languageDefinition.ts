@@ -37,6 +37,11 @@ export const languageDefinitionSchema = z
     extensions: z.array(z.string().regex(/^\.[A-Za-z0-9]+$/)).default([]),
     /** Where the request's `code` is written in /work. */
     sourceFile: z.string().regex(FILE_NAME),
+    /**
+     * A first line the toolchain requires and never reads as code (escript
+     * skips line 1): written before the source unless the source starts with `#!` itself.
+     */
+    shebang: z.string().regex(/^#![^\n]*$/, 'one line starting with #!').optional(),
     /** The warm launcher that serves it (default bash: a shell waits, then runs `compile` and `run`). */
     launcher: z.enum(LAUNCHERS).default('bash'),
     /** Asks the toolchain its version inside a sandbox; `versionPattern`'s first group (or the first line) is the version. */
@@ -53,6 +58,14 @@ export const languageDefinitionSchema = z
     limits: languageLimitsSchema.default({}),
     /** What installs the toolchain, per package manager: `sandq languages install` runs it. */
     packages: z.object({ apt: z.array(z.string().min(1)).default([]) }).strict().default({ apt: [] }),
+    /**
+     * Host configuration the toolchain reads (a JDK's `/etc/java-17-openjdk`,
+     * R's `/etc/R`), bound read-only into every sandbox when it exists. Only
+     * under /etc or /var/lib: the sandbox sees nothing else of the host but /usr.
+     */
+    systemPaths: z
+      .array(z.string().regex(/^\/(etc|var\/lib)\/[A-Za-z0-9_.+-]+(\/[A-Za-z0-9_.+-]+)*$/, 'an absolute path under /etc or /var/lib, without . or .. parts').refine((p) => !/\/\.\.?(\/|$)/.test(p), 'without . or .. parts'))
+      .default([]),
     /** TypeScript only: the source is transpiled by the bundled esbuild in the sandbox before the run. */
     transpiler: z.literal('esbuild').optional(),
   })

@@ -24,7 +24,7 @@ export function prepareProgram(request: ExecutionRequest, language: LanguageDefi
           },
         }
       : {}),
-    source: request.code,
+    source: language.shebang && !request.code.startsWith('#!') ? `${language.shebang}\n${request.code}` : request.code,
     stdin: request.stdin,
     args: request.args,
     env: { ...language.env, ...request.env },

@@ -117,7 +117,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         prlimitPath,
         setprivPath,
         shellPath,
-        systemMounts: systemMounts(),
+        systemMounts: systemMounts(options.languages.flatMap((l) => l.systemPaths)),
         tools,
         workDir: directory.path,
         identities,

@@ -6,10 +6,11 @@ export const SANDBOX_WORK_DIR = '/work';
 
 /**
  * The read-only system view every sandbox gets: /usr, the merged-/usr links
- * (or directories on older layouts) and the few /etc files the dynamic linker
- * and interpreters read. Nothing else of the host (no /home, /root, /var, /etc/shadow).
+ * (or directories on older layouts), the few /etc files the dynamic linker
+ * and interpreters read, and the configuration the languages' toolchains name
+ * (`extraPaths`, when present). Nothing else of the host (no /home, /root, /var, /etc/shadow).
  */
-export function systemMounts(): string[] {
+export function systemMounts(extraPaths: readonly string[] = []): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const dir of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
     if (!existsSync(dir)) continue;
@@ -17,7 +18,8 @@ export function systemMounts(): string[] {
     if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
     else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
   }
-  for (const file of ['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/localtime']) {
+  const files = new Set(['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/localtime', ...extraPaths]);
+  for (const file of files) {
     if (existsSync(file)) args.push('--ro-bind', file, file);
   }
   return args;
