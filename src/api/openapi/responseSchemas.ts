@@ -16,6 +16,11 @@ const artifactSchema = z.object({
   content: z.string(),
 });
 
+const resourceUse = {
+  cpuTimeMs: z.number().nullable().describe("CPU time of all the step's processes (the job's cgroup); null where the sandbox cannot tell."),
+  memoryPeakBytes: z.number().nullable().describe("The step's peak memory, files in /work and /tmp included (the job's cgroup); null where the sandbox cannot tell."),
+};
+
 const compileSchema = z
   .object({
     exitCode: z.number().int().nullable(),
@@ -23,7 +28,8 @@ const compileSchema = z
     stdout: z.string(),
     stderr: z.string(),
     durationMs: z.number(),
-    limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
+    ...resourceUse,
+    limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes', 'maxFileBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
   })
   .describe("A compiled language's compile step; the program runs only when it exits 0.");
 
@@ -36,6 +42,11 @@ const resultSchema = z.object({
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   durationMs: z.number(),
+  ...resourceUse,
+  limit: z
+    .enum(['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxOutputBytes', 'maxFileBytes'])
+    .nullable()
+    .describe('The limit that stopped the program, if one did: timed_out (timeoutMs or cpuTimeMs), memory_exceeded, output_exceeded, or SIGXFSZ (maxFileBytes).'),
   queuedMs: z.number(),
   artifacts: z.array(artifactSchema),
   skippedArtifacts: z.array(z.object({ path: z.string(), reason: z.string() })),

@@ -14,6 +14,12 @@ export const limitSettings = settingGroup(
     MAX_PROCESSES_MAX: setting(positiveInt.default(512), { description: 'The largest `limits.maxProcesses`.' }),
     MAX_OUTPUT_BYTES_DEFAULT: setting(positiveInt.default(1024 * 1024), { unit: 'bytes', description: '`limits.maxOutputBytes`, per stream, when a request has none.' }),
     MAX_OUTPUT_BYTES_MAX: setting(positiveInt.default(16 * 1024 * 1024), { unit: 'bytes', description: 'The largest `limits.maxOutputBytes`.' }),
+    CPU_TIME_MS_DEFAULT: setting(positiveInt.default(10_000), { unit: 'ms', description: '`limits.cpuTimeMs` (CPU time of all the job\'s processes) when a request has none.' }),
+    CPU_TIME_MS_MAX: setting(positiveInt.default(60_000), { unit: 'ms', description: 'The largest `limits.cpuTimeMs`.' }),
+    MAX_OPEN_FILES_DEFAULT: setting(positiveInt.default(1024), { description: '`limits.maxOpenFiles` (per process, RLIMIT_NOFILE) when a request has none.' }),
+    MAX_OPEN_FILES_MAX: setting(positiveInt.default(65_536), { description: 'The largest `limits.maxOpenFiles`.' }),
+    MAX_FILE_BYTES_DEFAULT: setting(positiveInt.default(64 * 1024 * 1024), { unit: 'bytes', description: '`limits.maxFileBytes` (the largest file the program may write, RLIMIT_FSIZE) when a request has none.' }),
+    MAX_FILE_BYTES_MAX: setting(positiveInt.default(1024 * 1024 * 1024), { unit: 'bytes', description: 'The largest `limits.maxFileBytes`.' }),
   },
 );
 
@@ -23,4 +29,7 @@ export const LIMIT_PAIRS = [
   ['MEMORY_MB_DEFAULT', 'MEMORY_MB_MAX'],
   ['MAX_PROCESSES_DEFAULT', 'MAX_PROCESSES_MAX'],
   ['MAX_OUTPUT_BYTES_DEFAULT', 'MAX_OUTPUT_BYTES_MAX'],
+  ['CPU_TIME_MS_DEFAULT', 'CPU_TIME_MS_MAX'],
+  ['MAX_OPEN_FILES_DEFAULT', 'MAX_OPEN_FILES_MAX'],
+  ['MAX_FILE_BYTES_DEFAULT', 'MAX_FILE_BYTES_MAX'],
 ] as const;

@@ -18,18 +18,29 @@ export function isFinalStatus(status: ExecutionStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/** The limit that stopped a program (`timed_out`, `memory_exceeded`, `output_exceeded`, or SIGXFSZ), by its request field. */
+export type RunLimit = 'timeoutMs' | 'cpuTimeMs' | 'memoryMb' | 'maxOutputBytes' | 'maxFileBytes';
+
+/** What a step used, from the job's cgroup; null where the sandbox cannot tell (no cgroups, a provider that does not say). */
+export interface ResourceUse {
+  /** CPU time of all its processes, user and system. */
+  cpuTimeMs: number | null;
+  /** The highest memory use of all its processes together, files in its tmpfs mounts included. */
+  memoryPeakBytes: number | null;
+}
+
 /** A compiled language's compile step: what the compiler said, and how it ended. */
-export interface CompileResult {
+export interface CompileResult extends ResourceUse {
   exitCode: number | null;
   signal: string | null;
   stdout: string;
   stderr: string;
   durationMs: number;
   /** The compile limit that stopped the compiler, if one did. */
-  limit: 'compileTimeoutMs' | 'compileMemoryMb' | 'maxOutputBytes' | null;
+  limit: 'compileTimeoutMs' | 'compileMemoryMb' | 'maxOutputBytes' | 'maxFileBytes' | null;
 }
 
-export interface ExecutionResult {
+export interface ExecutionResult extends ResourceUse {
   /** The compile step, for compiled languages (null for the others); with `compile_failed` the program never ran. */
   compile: CompileResult | null;
   exitCode: number | null;
@@ -39,6 +50,8 @@ export interface ExecutionResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   durationMs: number;
+  /** The limit that stopped the program, if one did. */
+  limit: RunLimit | null;
   queuedMs: number;
   /** Files matching the request's `artifacts` patterns, base64. */
   artifacts: ArtifactView[];

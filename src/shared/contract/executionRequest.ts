@@ -62,6 +62,10 @@ export function executionRequestSchema(policy: LimitsPolicy, languages: Language
       memoryMb: z.number().int().min(16).max(max.memoryMb).optional(),
       maxProcesses: z.number().int().min(1).max(max.maxProcesses).optional(),
       maxOutputBytes: z.number().int().min(1).max(max.maxOutputBytes).optional(),
+      cpuTimeMs: z.number().int().min(1).max(max.cpuTimeMs).optional(),
+      // Below 16 the launcher itself cannot start (its interpreter opens libraries and its spec).
+      maxOpenFiles: z.number().int().min(16).max(max.maxOpenFiles).optional(),
+      maxFileBytes: z.number().int().min(1).max(max.maxFileBytes).optional(),
       compileTimeoutMs: z.number().int().min(1).max(max.compileTimeoutMs).optional(),
       compileMemoryMb: z.number().int().min(16).max(max.compileMemoryMb).optional(),
       network: z

@@ -4,10 +4,17 @@ import { enabledProviders, type ProviderName } from './providers.js';
 
 /** Resource limits of one execution, every field resolved. */
 export interface Limits {
+  /** Wall-clock time of the program. */
   timeoutMs: number;
+  /** CPU time of all the job's processes together. */
+  cpuTimeMs: number;
   memoryMb: number;
   maxProcesses: number;
   maxOutputBytes: number;
+  /** Open files per process (RLIMIT_NOFILE). */
+  maxOpenFiles: number;
+  /** The largest file a process may write (RLIMIT_FSIZE; past it, SIGXFSZ). */
+  maxFileBytes: number;
   network: boolean;
 }
 
@@ -40,6 +47,9 @@ export function limitsPolicyFrom(config: Config): LimitsPolicy {
       memoryMb: config.MEMORY_MB_DEFAULT,
       maxProcesses: config.MAX_PROCESSES_DEFAULT,
       maxOutputBytes: config.MAX_OUTPUT_BYTES_DEFAULT,
+      cpuTimeMs: config.CPU_TIME_MS_DEFAULT,
+      maxOpenFiles: config.MAX_OPEN_FILES_DEFAULT,
+      maxFileBytes: config.MAX_FILE_BYTES_DEFAULT,
       network: false,
       compileTimeoutMs: config.COMPILE_TIMEOUT_MS_DEFAULT,
       compileMemoryMb: config.COMPILE_MEMORY_MB_DEFAULT,
@@ -49,6 +59,9 @@ export function limitsPolicyFrom(config: Config): LimitsPolicy {
       memoryMb: config.MEMORY_MB_MAX,
       maxProcesses: config.MAX_PROCESSES_MAX,
       maxOutputBytes: config.MAX_OUTPUT_BYTES_MAX,
+      cpuTimeMs: config.CPU_TIME_MS_MAX,
+      maxOpenFiles: config.MAX_OPEN_FILES_MAX,
+      maxFileBytes: config.MAX_FILE_BYTES_MAX,
       compileTimeoutMs: config.COMPILE_TIMEOUT_MS_MAX,
       compileMemoryMb: config.COMPILE_MEMORY_MB_MAX,
     },
@@ -66,6 +79,9 @@ export function resolveLimits(requested: Partial<Omit<RequestLimits, 'compileMax
     memoryMb: requested.memoryMb ?? languageDefault(language.limits.memoryMb, defaults.memoryMb, max.memoryMb),
     maxProcesses,
     maxOutputBytes: requested.maxOutputBytes ?? defaults.maxOutputBytes,
+    cpuTimeMs: requested.cpuTimeMs ?? defaults.cpuTimeMs,
+    maxOpenFiles: requested.maxOpenFiles ?? defaults.maxOpenFiles,
+    maxFileBytes: requested.maxFileBytes ?? defaults.maxFileBytes,
     network: requested.network ?? defaults.network,
     compileTimeoutMs: requested.compileTimeoutMs ?? languageDefault(language.limits.compileTimeoutMs, defaults.compileTimeoutMs, max.compileTimeoutMs),
     compileMemoryMb: requested.compileMemoryMb ?? languageDefault(language.limits.compileMemoryMb, defaults.compileMemoryMb, max.compileMemoryMb),
