@@ -16,7 +16,8 @@ export function interpreterLanguages(
   const versionOf = new Map(runtimes.map((r) => [r.runtime, r.version]));
   return definitions.flatMap((definition) => {
     if (definition.compile) return [];
-    if (definition.launcher === 'bash' && definition.run[0] !== 'bash') return [];
+    // Of the bash launcher's languages only bash itself: `bash main.sh`, nothing else named.
+    if (definition.launcher === 'bash' && (definition.run.length !== 2 || definition.run[0] !== 'bash' || definition.run[1] !== definition.sourceFile)) return [];
     if (definition.transpiler && !options.transpiles) return [];
     const version = definition.transpiler ? options.transpilerVersion : versionOf.get(definition.launcher);
     return version ? [{ language: definition.name, version }] : [];
