@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { CompileResult, ExecutionOutcome, FinalStatus } from '../shared/contract/execution.js';
+import type { CompileResult, ExecutionOutcome, FinalStatus, RunLimit } from '../shared/contract/execution.js';
 import type { LanguageRegistry } from '../shared/languages/LanguageRegistry.js';
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
@@ -29,17 +29,19 @@ const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
   compile_failed: 'compile_failed',
 };
 
-/** The compile limit a stopped compiler hit. */
-const COMPILE_LIMIT: Partial<Record<Termination, CompileResult['limit']>> = {
-  timed_out: 'compileTimeoutMs',
-  memory_exceeded: 'compileMemoryMb',
-  output_exceeded: 'maxOutputBytes',
+/** The compile limit behind each limit a stopped compiler hit (its time, CPU or wall, is compileTimeoutMs). */
+const COMPILE_LIMIT: Record<RunLimit, CompileResult['limit']> = {
+  timeoutMs: 'compileTimeoutMs',
+  cpuTimeMs: 'compileTimeoutMs',
+  memoryMb: 'compileMemoryMb',
+  maxOutputBytes: 'maxOutputBytes',
+  maxFileBytes: 'maxFileBytes',
 };
 
 function compileResult(compile: RunOutcome['compile']): CompileResult | null {
   if (!compile) return null;
-  const { exitCode, signal, stdout, stderr, durationMs, termination } = compile;
-  return { exitCode, signal, stdout, stderr, durationMs, limit: COMPILE_LIMIT[termination] ?? null };
+  const { exitCode, signal, stdout, stderr, durationMs, cpuTimeMs, memoryPeakBytes, limit } = compile;
+  return { exitCode, signal, stdout, stderr, durationMs, cpuTimeMs, memoryPeakBytes, limit: limit && COMPILE_LIMIT[limit] };
 }
 
 function statusOf(run: RunOutcome): FinalStatus {
@@ -72,7 +74,10 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     } catch (error) {
       if (error instanceof ProgramInputError) {
         log.info({ status: 'failed', reason: error.message }, 'the request\'s files could not be laid out in the sandbox');
-        const result = { compile: null, exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false, durationMs: 0, queuedMs, artifacts: [], skippedArtifacts: [] };
+        const result = {
+          ...{ compile: null, exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false },
+          ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, queuedMs, artifacts: [], skippedArtifacts: [] },
+        };
         return { status: 'failed', result, error: null };
       }
       // A fault no retry can fix (the provider rejects our credentials) ends the execution now, as `error`.

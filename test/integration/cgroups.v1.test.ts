@@ -12,7 +12,7 @@ import { joinCgroup } from '../helpers/joinCgroup.js';
 
 const MiB = 1024 * 1024;
 const ROOT = '/sys/fs/cgroup';
-const CONTROLLERS = ['memory', 'pids', 'cpu'];
+const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'];
 /** Per test file and run, so parallel files and earlier crashed runs never collide. */
 const GROUP = `sandq-test-${process.pid}`;
 const LIMITS = { memoryBytes: 64 * MiB, maxProcesses: 10, cpus: 0.5 };
@@ -112,10 +112,10 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     }
   });
 
-  it('finds memory, pids and cpu from mountinfo and makes the group in each', async () => {
+  it('finds memory, pids, cpu and cpuacct from mountinfo and makes the group in each', async () => {
     expect(hierarchy.version).toBe(1);
     expect(hierarchy.controllers).toEqual(CONTROLLERS);
-    expect(hierarchy.describe()).toBe(`cgroup v1 (memory, pids, cpu) under ${ROOT}/*/${GROUP}`);
+    expect(hierarchy.describe()).toBe(`cgroup v1 (memory, pids, cpu, cpuacct) under ${ROOT}/*/${GROUP}`);
     for (const controller of CONTROLLERS) expect(existsSync(path.join(ROOT, controller, GROUP, 'cgroup.procs'))).toBe(true);
   });
 
@@ -171,6 +171,24 @@ describe.skipIf(!V1_AS_ROOT)('cgroup v1 on this host (root)', () => {
     const peak = await job.memoryPeakBytes();
     expect(peak).toBeGreaterThan(32 * MiB);
     expect(peak).toBeLessThanOrEqual(64 * MiB);
+    await job.destroy();
+  });
+
+  it('counts the CPU time of all members (cpuacct), and restarts the memory peak from the current use', async () => {
+    const job = await hierarchy.createJob('usage', { memoryBytes: 256 * MiB, maxProcesses: 10, cpus: 1 });
+    expect(await job.cpuUsageMicros()).toBe(0);
+    // Two processes, 0.2 s of CPU each by their own clocks, then 40 MB held and let go.
+    const spin = 'import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.2:\n    pass\n';
+    const programs = [python(spin), python(`${spin}data = b"x" * (40 << 20)\ndel data\nprint("done", flush=True)\ninput()`)];
+    for (const program of programs) joinCgroup(job, program.child.pid!);
+    for (const program of programs) program.go();
+    await programs[0]!.exit;
+    await programs[1]!.line(/^done$/);
+    expect(await job.cpuUsageMicros()).toBeGreaterThanOrEqual(400_000);
+    expect(await job.memoryPeakBytes()).toBeGreaterThanOrEqual(40 * MiB);
+    expect(await job.resetMemoryPeak()).toBe(true);
+    expect(await job.memoryPeakBytes()).toBeLessThan(40 * MiB);
+    programs[1]!.child.kill('SIGKILL');
     await job.destroy();
   });
 
@@ -343,7 +361,7 @@ describe('cgroup v1 detection from mountinfo', () => {
       ]),
     });
     if (!detection.available) throw new Error(detection.reason);
-    expect(detection.hierarchy.controllers).toEqual(['memory', 'pids', 'cpu']);
+    expect(detection.hierarchy.controllers).toEqual(['memory', 'pids', 'cpu', 'cpuacct']);
 
     const job = await detection.hierarchy.createJob('ex_1', { memoryBytes: 64 * MiB, maxProcesses: 10, cpus: 2 });
 

@@ -7,7 +7,7 @@ import type { Program, RunOptions, RunOutcome } from '../../src/worker/sandbox/S
 import { MemorySandbox, MemorySandboxProvider } from '../fakes/MemorySandboxProvider.js';
 import { eventually } from '../helpers/eventually.js';
 
-const limits = { timeoutMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, network: false };
+const limits = { timeoutMs: 5000, cpuTimeMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, maxOpenFiles: 64, maxFileBytes: 1024, network: false };
 const program: Program = { runtime: 'bash', entryFile: 'main.sh', command: ['bash', 'main.sh'], source: '', stdin: '', env: {}, files: [], args: ['ran'] };
 const options: RunOptions = { limits };
 

@@ -101,7 +101,21 @@ describe('assembleOutcome', () => {
       stdoutTruncated: true,
       stderrTruncated: false,
       durationMs: 12,
+      cpuTimeMs: null,
+      memoryPeakBytes: null,
+      limit: null,
     });
+  });
+
+  it('names the limit behind each stop, and takes the kernel\'s rlimit signals for limits too', () => {
+    const ended = (end: Parameters<typeof assembleOutcome>[0]['end'], limit?: 'cpuTimeMs') => assembleOutcome({ end, output: output(), durationMs: 1, ...(limit ? { limit } : {}) });
+    expect(ended({ stoppedBy: 'timed_out' })).toMatchObject({ termination: 'timed_out', limit: 'timeoutMs' });
+    expect(ended({ stoppedBy: 'timed_out' }, 'cpuTimeMs')).toMatchObject({ termination: 'timed_out', limit: 'cpuTimeMs' });
+    expect(ended({ stoppedBy: 'output_exceeded' })).toMatchObject({ termination: 'output_exceeded', limit: 'maxOutputBytes' });
+    expect(ended({ stoppedBy: 'cancelled' })).toMatchObject({ termination: 'cancelled', limit: null });
+    expect(ended({ exited: { exitCode: 152, signal: 'SIGXCPU' } })).toMatchObject({ termination: 'timed_out', limit: 'cpuTimeMs', signal: 'SIGXCPU' });
+    expect(ended({ exited: { exitCode: 153, signal: 'SIGXFSZ' } })).toMatchObject({ termination: 'exited', limit: 'maxFileBytes', signal: 'SIGXFSZ' });
+    expect(ended({ exited: { exitCode: 137, signal: 'SIGKILL' } })).toMatchObject({ termination: 'exited', limit: null });
   });
 
   it('reports a program the worker stopped as killed, whatever its transport said', () => {
@@ -113,10 +127,10 @@ describe('assembleOutcome', () => {
 });
 
 describe('asMemoryExceeded', () => {
-  const base: RunOutcome = { termination: 'exited', exitCode: 137, signal: 'SIGKILL', stdout: 'a', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 7 };
+  const base: RunOutcome = { termination: 'exited', exitCode: 137, signal: 'SIGKILL', stdout: 'a', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 7, cpuTimeMs: 3, memoryPeakBytes: 1024, limit: null };
 
   it('turns an exit or an output overflow into a memory kill, keeping the output', () => {
-    expect(asMemoryExceeded(base)).toEqual({ ...base, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL' });
+    expect(asMemoryExceeded(base)).toEqual({ ...base, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL', limit: 'memoryMb' });
     expect(asMemoryExceeded({ ...base, termination: 'output_exceeded', exitCode: null })).toMatchObject({ termination: 'memory_exceeded' });
   });
 

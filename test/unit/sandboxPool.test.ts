@@ -5,7 +5,7 @@ import { SandboxPool } from '../../src/worker/sandbox/SandboxPool.js';
 import { MemorySandboxProvider, type MemorySandbox } from '../fakes/MemorySandboxProvider.js';
 import { eventually } from '../helpers/eventually.js';
 
-const limits = { timeoutMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, network: false };
+const limits = { timeoutMs: 5000, cpuTimeMs: 5000, memoryMb: 64, maxProcesses: 16, maxOutputBytes: 1024, maxOpenFiles: 64, maxFileBytes: 1024, network: false };
 const program = { runtime: 'bash' as const, entryFile: 'main.sh', command: ['bash', 'main.sh'], source: '', stdin: '', env: {}, files: [] };
 
 async function metric(m: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string>): Promise<number> {

@@ -20,7 +20,8 @@ export function prepareProgram(request: ExecutionRequest, language: LanguageDefi
       ? {
           compile: {
             command: language.compile,
-            limits: { ...limits, timeoutMs: limits.compileTimeoutMs, memoryMb: limits.compileMemoryMb, maxProcesses: limits.compileMaxProcesses },
+            // The compiler's time, wall or CPU, is compileTimeoutMs.
+            limits: { ...limits, timeoutMs: limits.compileTimeoutMs, cpuTimeMs: limits.compileTimeoutMs, memoryMb: limits.compileMemoryMb, maxProcesses: limits.compileMaxProcesses },
           },
         }
       : {}),

@@ -62,7 +62,10 @@ export interface RunOptions {
 export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled' | 'compile_failed';
 
 /** The run's part of the execution result (the processor adds queue time and artifacts), and how it ended. */
-export type RunOutcome = Pick<ExecutionResult, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs'> & {
+export type RunOutcome = Pick<
+  ExecutionResult,
+  'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs' | 'cpuTimeMs' | 'memoryPeakBytes' | 'limit'
+> & {
   termination: Termination;
   /** A compiled language's compile step, as it ended; with `compile_failed` the program never ran. */
   compile?: Omit<RunOutcome, 'compile'>;

@@ -1,5 +1,6 @@
 import { type OutputCollector, outputCollectors } from '../OutputCollector.js';
 import type { OutputStream, RunOptions, RunOutcome } from '../SandboxProvider.js';
+import type { RunLimit } from '../../../shared/contract/execution.js';
 import { assembleOutcome, type ProgramExit, type StopReason } from './runOutcome.js';
 
 /**
@@ -12,6 +13,7 @@ import { assembleOutcome, type ProgramExit, type StopReason } from './runOutcome
 export class RunWatch {
   private readonly output: Record<OutputStream, OutputCollector>;
   private reason: StopReason | undefined;
+  private limit: RunLimit | undefined;
   private startedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly onAbort = () => this.stop('cancelled');
@@ -45,10 +47,11 @@ export class RunWatch {
     if (collector.truncated) this.stop('output_exceeded');
   }
 
-  /** Stops the program; only the first reason counts. */
-  stop(reason: StopReason): void {
+  /** Stops the program; only the first reason counts. `limit`: the one behind it, when not the reason's own (CPU time for a timeout). */
+  stop(reason: StopReason, limit?: RunLimit): void {
     if (this.reason) return;
     this.reason = reason;
+    this.limit = limit;
     this.onStop(reason);
   }
 
@@ -57,7 +60,7 @@ export class RunWatch {
     const durationMs = this.startedAt === undefined ? 0 : Math.round(performance.now() - this.startedAt);
     if (!this.reason && !exit) throw new Error('a program that was not stopped has an exit status');
     const end = this.reason ? { stoppedBy: this.reason } : { exited: exit! };
-    return assembleOutcome({ end, output: this.output, durationMs });
+    return assembleOutcome({ end, output: this.output, durationMs, ...(this.limit ? { limit: this.limit } : {}) });
   }
 
   /** Clears the timer and the abort listener; call once the program has ended. */

@@ -1,3 +1,4 @@
+import type { RunLimit } from '../../../shared/contract/execution.js';
 import type { OutputCollector } from '../OutputCollector.js';
 import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
 
@@ -18,16 +19,30 @@ export type ProgramEnd = { stoppedBy: StopReason } | { exited: ProgramExit };
 
 export interface OutcomeInput {
   end: ProgramEnd;
+  /** For a stop: the limit behind it, when it is not the stop's own (a timeout of CPU time rather than of the wall clock). */
+  limit?: RunLimit;
   output: Readonly<Record<OutputStream, OutputCollector>>;
   durationMs: number;
 }
 
-/** The run's outcome, as the lifecycle consumes it, from how the program ended and what it wrote. */
+/** The limit each way of stopping stands for, unless told otherwise. */
+const LIMIT_OF_STOP: Record<StopReason, RunLimit | null> = { timed_out: 'timeoutMs', output_exceeded: 'maxOutputBytes', cancelled: null };
+
+/**
+ * The run's outcome, as the lifecycle consumes it, from how the program ended
+ * and what it wrote. The kernel's rlimit signals are limits too: SIGXCPU
+ * (a process's CPU time) is a timeout of CPU time, and SIGXFSZ (a file past
+ * the size cap) says which limit the failed program met.
+ */
 export function assembleOutcome(input: OutcomeInput): RunOutcome {
   const { end } = input;
   const { exitCode, signal } = 'stoppedBy' in end ? KILLED : end.exited;
+  const cpuRlimit = !('stoppedBy' in end) && signal === 'SIGXCPU';
+  const termination = 'stoppedBy' in end ? end.stoppedBy : cpuRlimit ? 'timed_out' : 'exited';
+  const limit = 'stoppedBy' in end ? (input.limit ?? LIMIT_OF_STOP[end.stoppedBy]) : cpuRlimit ? 'cpuTimeMs' : signal === 'SIGXFSZ' ? 'maxFileBytes' : null;
   return {
-    termination: 'stoppedBy' in end ? end.stoppedBy : 'exited',
+    termination,
+    limit,
     exitCode,
     signal,
     stdout: input.output.stdout.text(),
@@ -35,6 +50,9 @@ export function assembleOutcome(input: OutcomeInput): RunOutcome {
     stdoutTruncated: input.output.stdout.truncated,
     stderrTruncated: input.output.stderr.truncated,
     durationMs: input.durationMs,
+    // What the sandbox measured, where it can, is added by its provider.
+    cpuTimeMs: null,
+    memoryPeakBytes: null,
   };
 }
 
@@ -45,7 +63,7 @@ export function assembleOutcome(input: OutcomeInput): RunOutcome {
  */
 export function asMemoryExceeded(outcome: RunOutcome): RunOutcome {
   if (!mayBeMemoryKill(outcome)) return outcome;
-  return { ...outcome, ...KILLED, termination: 'memory_exceeded' };
+  return { ...outcome, ...KILLED, termination: 'memory_exceeded', limit: 'memoryMb' };
 }
 
 /** Whether a run's end could have been the kernel's out-of-memory kill (worth asking the cgroup). */

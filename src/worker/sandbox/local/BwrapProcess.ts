@@ -191,6 +191,11 @@ export class BwrapProcess {
     }
   }
 
+  /** Stops a running program for its CPU time: the run ends `timed_out`, by `cpuTimeMs`. */
+  stopForCpuTime(): void {
+    if (this.watch && !this.watch.stoppedBy) this.watch.stop('timed_out', 'cpuTimeMs');
+  }
+
   /** What the sandbox printed before its job started (diagnostics for a sandbox that died idle). */
   preludeText(): string {
     return `${this.prelude.stdout.text()}${this.prelude.stderr.text()}`.trim();

@@ -150,6 +150,8 @@ export class LocalSandbox implements WarmSandbox {
   /** Takes on a job's limits; false when it cannot (then destroy it and start another). */
   async claim(limits: Limits): Promise<boolean> {
     if (!this.alive || this.used) return false;
+    // Open files and file size are rlimits, fixed when bwrap started.
+    if (limits.maxOpenFiles !== this.limits.maxOpenFiles || limits.maxFileBytes !== this.limits.maxFileBytes) return false;
     if (this.cgroup) {
       try {
         await this.cgroup.setLimits(cgroupLimits(limits, this.settings.cpusPerJob));
@@ -185,6 +187,8 @@ export class LocalSandbox implements WarmSandbox {
     }
     const previous = this.bwrap;
     await previous.stop();
+    // The program's peak is its own, not the compiler's (where the kernel can say so).
+    await this.cgroup?.resetMemoryPeak();
     this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
     const run = await this.runStep(program, { command: program.command, args: program.args, stdin: program.stdin }, options);
     return { ...run, compile };
@@ -209,14 +213,19 @@ export class LocalSandbox implements WarmSandbox {
       { path: `${SPEC_DIR}/${STDIN_FILE}`, content: Buffer.from(step.stdin) },
     ]);
 
-    const outcome = await this.bwrap.run({
-      // The newline is the launcher's go signal; the job's stdin is the file above.
-      stdin: '\n',
-      timeoutMs: this.limits.timeoutMs,
-      maxOutputBytes: this.limits.maxOutputBytes,
-      signal: options.signal,
-      onOutput: options.onOutput,
-    });
+    const cpuAtStart = await this.cgroup?.cpuUsageMicros();
+    const cpuWatch = cpuAtStart == null ? undefined : this.watchCpuTime(cpuAtStart);
+    const ran = await this.bwrap
+      .run({
+        // The newline is the launcher's go signal; the job's stdin is the file above.
+        stdin: '\n',
+        timeoutMs: this.limits.timeoutMs,
+        maxOutputBytes: this.limits.maxOutputBytes,
+        signal: options.signal,
+        onOutput: options.onOutput,
+      })
+      .finally(() => cpuWatch?.stop());
+    const outcome = { ...ran, ...(await this.resourceUse(cpuAtStart)) };
     // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
     if (outcome.termination === 'exited' && !this.bwrap.started) {
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || 'no output'}`);
@@ -225,6 +234,46 @@ export class LocalSandbox implements WarmSandbox {
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
     if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKilled())) return asMemoryExceeded(outcome);
     return outcome;
+  }
+
+  /**
+   * Stops the program once the job's processes together have used
+   * limits.cpuTimeMs of CPU (cgroup accounting; RLIMIT_CPU would count each
+   * process apart). Polled: the next look comes when the budget could be
+   * spent at the earliest, if every CPU the job may use were busy.
+   */
+  private watchCpuTime(cpuAtStart: number): { stop(): void } {
+    const budgetMicros = this.limits.cpuTimeMs * 1000;
+    const cpus = Math.max(1, this.settings.cpusPerJob);
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const look = async () => {
+      const used = ((await this.cgroup!.cpuUsageMicros().catch(() => null)) ?? cpuAtStart) - cpuAtStart;
+      if (stopped) return;
+      if (used >= budgetMicros) {
+        this.bwrap.stopForCpuTime();
+        return;
+      }
+      const earliestMs = (budgetMicros - used) / 1000 / cpus;
+      timer = setTimeout(() => void look(), Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, earliestMs)));
+    };
+    timer = setTimeout(() => void look(), Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, this.limits.cpuTimeMs / cpus)));
+    return {
+      stop() {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  /** What the step used, from the job's cgroup: CPU since `cpuAtStart`, and the memory peak. */
+  private async resourceUse(cpuAtStart: number | null | undefined): Promise<Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'>> {
+    if (!this.cgroup) return { cpuTimeMs: null, memoryPeakBytes: null };
+    const cpuNow = cpuAtStart == null ? null : await this.cgroup.cpuUsageMicros();
+    return {
+      cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000),
+      memoryPeakBytes: await this.cgroup.memoryPeakBytes(),
+    };
   }
 
   async collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
@@ -304,8 +353,15 @@ function describeFsError(error: unknown): string {
 
 /** A compile that failed: the program never ran, the compiler's outcome says why. */
 function compileFailed(compile: RunOutcome): RunOutcome {
-  return { termination: 'compile_failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, compile };
+  return {
+    ...{ termination: 'compile_failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+    ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, compile },
+  };
 }
+
+/** Bounds of the CPU-time poll: often enough to stop a busy program close to its budget, rarely enough to cost nothing. */
+const CPU_POLL_MIN_MS = 10;
+const CPU_POLL_MAX_MS = 100;
 
 function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {
   return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses + SANDBOX_INIT_PROCESSES, cpus, background };

@@ -37,8 +37,8 @@ export interface LocalProviderOptions {
   uidBase: number;
   uidCount: number;
   cpusPerJob: number;
-  /** The largest limits a job may ask for: what a pooled sandbox starts with. */
-  maxLimits: Limits;
+  /** What a pooled sandbox starts with: the largest limits a job may ask for, but open files and file size (rlimits, fixed at start) at their defaults. */
+  poolLimits: Limits;
   logger: Logger;
   /** Where cgroups live; tests point it elsewhere. */
   cgroupRoot?: string;
@@ -56,7 +56,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     private readonly settings: LocalSandboxSettings,
     private readonly versions: RuntimeVersion[],
     readonly isolation: IsolationReport,
-    private readonly maxLimits: Limits,
+    private readonly poolLimits: Limits,
     private readonly directory: WorkerDirectory,
     readonly transpiles: boolean,
     private readonly offered: readonly LanguageVersion[],
@@ -164,7 +164,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         warnings,
       };
       for (const warning of warnings) options.logger.warn({ warning }, 'sandbox isolation is reduced');
-      return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.maxLimits, directory, transpiles, offered);
+      return new LocalSandboxProvider({ ...base, runtimes }, versions, isolation, options.poolLimits, directory, transpiles, offered);
     } catch (error) {
       await directory.close();
       throw error;
@@ -190,7 +190,7 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   async prewarm(runtime: Runtime): Promise<WarmSandbox> {
     if (!this.canPrewarm) throw new Error('without cgroups a sandbox cannot take a job\'s limits after its start');
-    return await LocalSandbox.start(this.settings, runtime, this.maxLimits, { forPool: true });
+    return await LocalSandbox.start(this.settings, runtime, this.poolLimits, { forPool: true });
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { LocalProviderOptions } from './LocalSandboxProvider.js';
 
 /** The local provider's options as the configuration sets them (worker and `sandq doctor` alike). */
 export function localProviderOptions(config: Config, logger: Logger): LocalProviderOptions {
-  const { max } = limitsPolicyFrom(config);
+  const { defaults, max } = limitsPolicyFrom(config);
   return {
     bwrapPath: config.BWRAP_PATH,
     workRoot: config.SANDBOX_WORK_ROOT,
@@ -15,11 +15,16 @@ export function localProviderOptions(config: Config, logger: Logger): LocalProvi
     cpusPerJob: config.SANDBOX_CPUS,
     cgroupRoot: config.SANDBOX_CGROUP_ROOT,
     // A warm shell may serve a compile as well as a program: it starts with room for the larger of the two.
-    maxLimits: {
+    // Open files and file size are rlimits, fixed when a sandbox starts: a pooled one has the defaults,
+    // and a job asking for others gets a sandbox started for it.
+    poolLimits: {
       timeoutMs: Math.max(max.timeoutMs, max.compileTimeoutMs),
+      cpuTimeMs: Math.max(max.cpuTimeMs, max.compileTimeoutMs),
       memoryMb: Math.max(max.memoryMb, max.compileMemoryMb),
       maxProcesses: max.maxProcesses,
       maxOutputBytes: max.maxOutputBytes,
+      maxOpenFiles: defaults.maxOpenFiles,
+      maxFileBytes: defaults.maxFileBytes,
       network: false,
     },
     logger,

@@ -9,7 +9,7 @@ import { cgroupMounts } from './mountInfo.js';
 import { removeAll } from './removeAll.js';
 
 const REQUIRED = ['memory', 'pids'];
-const WANTED = [...REQUIRED, 'cpu'];
+const WANTED = [...REQUIRED, 'cpu', 'cpuacct'];
 
 /**
  * cgroup v1: one hierarchy per controller (or per co-mounted set such as
@@ -97,7 +97,7 @@ export class CgroupV1Hierarchy implements CgroupHierarchy {
       const mount = this.mounts.get(controller);
       return mount === undefined ? undefined : path.join(mount, this.groupName, name);
     };
-    return new CgroupV1Job(name, { memory: dir('memory')!, pids: dir('pids')!, cpu: dir('cpu') });
+    return new CgroupV1Job(name, { memory: dir('memory')!, pids: dir('pids')!, cpu: dir('cpu'), cpuacct: dir('cpuacct') });
   }
 
   private groupDirectories(): string[] {

@@ -8,6 +8,8 @@ export interface V1JobDirectories {
   memory: string;
   pids: string;
   cpu: string | undefined;
+  /** CPU accounting: its own hierarchy, or co-mounted with cpu. */
+  cpuacct: string | undefined;
 }
 
 /** One job's cgroups under cgroup v1: a directory per controller hierarchy. */
@@ -20,7 +22,7 @@ export class CgroupV1Job implements JobCgroup {
     readonly name: string,
     private readonly dirs: V1JobDirectories,
   ) {
-    this.directories = [...new Set([dirs.memory, dirs.pids, dirs.cpu].filter((dir) => dir !== undefined))];
+    this.directories = [...new Set([dirs.memory, dirs.pids, dirs.cpu, dirs.cpuacct].filter((dir) => dir !== undefined))];
     // Each hierarchy places processes independently: join all of them, or a limit silently does not apply.
     this.procsFiles = this.directories.map((dir) => path.join(dir, 'cgroup.procs'));
   }
@@ -69,6 +71,17 @@ export class CgroupV1Job implements JobCgroup {
   async memoryPeakBytes(): Promise<number | null> {
     const text = await readOptional(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'));
     return text === null ? null : Number(text.trim());
+  }
+
+  async resetMemoryPeak(): Promise<boolean> {
+    // Writing 0 restarts max_usage_in_bytes from the current usage.
+    return await writeIfPresent(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'), '0');
+  }
+
+  async cpuUsageMicros(): Promise<number | null> {
+    if (!this.dirs.cpuacct) return null;
+    const text = await readOptional(path.join(this.dirs.cpuacct, 'cpuacct.usage'));
+    return text === null ? null : Math.round(Number(text.trim()) / 1000);
   }
 
   async killAll(): Promise<void> {

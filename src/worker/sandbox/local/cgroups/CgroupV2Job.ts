@@ -51,6 +51,16 @@ export class CgroupV2Job implements JobCgroup {
     return text === null ? null : Number(text.trim());
   }
 
+  async resetMemoryPeak(): Promise<boolean> {
+    // memory.peak (6.12+) resets only for the file descriptor that wrote to it: the next read, on a new one, would not see it.
+    return false;
+  }
+
+  async cpuUsageMicros(): Promise<number | null> {
+    // cpu.stat's usage_usec is there in every cgroup, the cpu controller enabled or not.
+    return keyedValues(await readOptional(this.file('cpu.stat'))).get('usage_usec') ?? null;
+  }
+
   async killAll(): Promise<void> {
     // cgroup.kill (kernel 5.14+) kills every member at once, forks in flight included.
     // Older kernels: stop forks with pids.max = 0, then SIGKILL what cgroup.procs lists.

@@ -18,8 +18,16 @@ export interface JobCgroup {
   readonly procsFiles: readonly string[];
   /** Whether the kernel's OOM killer killed a process of this job. */
   oomKilled(): Promise<boolean>;
-  /** Highest memory use seen, or null where the kernel does not record it. */
+  /** Highest memory use seen (since the last resetMemoryPeak), or null where the kernel does not record it. */
   memoryPeakBytes(): Promise<number | null>;
+  /**
+   * Starts the peak over from the current use (between a compile and its
+   * program); false where the kernel cannot (v2: memory.peak resets per open
+   * file only), and the peak then spans both.
+   */
+  resetMemoryPeak(): Promise<boolean>;
+  /** CPU time all members have used since the cgroup was made, in microseconds; null without CPU accounting. */
+  cpuUsageMicros(): Promise<number | null>;
   /** SIGKILLs every member and resolves once none is left; rejects if some outlive a few seconds. */
   killAll(): Promise<void>;
   /** killAll, then removes the cgroup; idempotent, and a cgroup already gone is fine. */
