@@ -14,6 +14,7 @@ export const limitSettings = settingGroup(
     MAX_PROCESSES_MAX: setting(positiveInt.default(512), { description: 'The largest `limits.maxProcesses`.' }),
     MAX_OUTPUT_BYTES_DEFAULT: setting(positiveInt.default(1024 * 1024), { unit: 'bytes', description: '`limits.maxOutputBytes`, per stream, when a request has none.' }),
     MAX_OUTPUT_BYTES_MAX: setting(positiveInt.default(16 * 1024 * 1024), { unit: 'bytes', description: 'The largest `limits.maxOutputBytes`.' }),
+    MAX_TEST_CASES: setting(positiveInt.default(64), { description: 'The most test cases (`tests`) one request may hold.' }),
     CPU_TIME_MS_DEFAULT: setting(positiveInt.default(10_000), { unit: 'ms', description: '`limits.cpuTimeMs` (CPU time of all the job\'s processes) when a request has none.' }),
     CPU_TIME_MS_MAX: setting(positiveInt.default(60_000), { unit: 'ms', description: 'The largest `limits.cpuTimeMs`.' }),
     MAX_OPEN_FILES_DEFAULT: setting(positiveInt.default(1024), { description: '`limits.maxOpenFiles` (per process, RLIMIT_NOFILE) when a request has none.' }),

@@ -1,4 +1,5 @@
 import type { Language } from './languages.js';
+import type { TestCaseResult, TestSummary } from './testCases.js';
 
 const FINAL_STATUSES = [
   'succeeded',
@@ -52,6 +53,10 @@ export interface ExecutionResult extends ResourceUse {
   durationMs: number;
   /** The limit that stopped the program, if one did. */
   limit: RunLimit | null;
+  /** A test-case submission: a row per case, in request order (null without `tests`). */
+  tests: TestCaseResult[] | null;
+  /** How many cases passed, of how many (null without `tests`). */
+  summary: TestSummary | null;
   queuedMs: number;
   /** Files matching the request's `artifacts` patterns, base64. */
   artifacts: ArtifactView[];

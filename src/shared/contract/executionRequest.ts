@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LanguageRegistry } from '../languages/LanguageRegistry.js';
 import { RESERVED_DIR } from './languages.js';
 import { type LimitsPolicy, resolveLimits } from './limits.js';
+import { comparisonSchema, testCaseSchema } from './testCases.js';
 import { PROVIDER_NAMES } from './providers.js';
 import { WEBHOOKS_DISABLED, type WebhookPolicy, webhookSchema } from './webhook.js';
 
@@ -94,6 +95,9 @@ export function executionRequestSchema(policy: LimitsPolicy, languages: Language
       files: z.array(executionFileSchema).max(1000).default([]),
       artifacts: z.array(artifactPattern).max(32).default([]),
       limits: limitsSchema.default({}),
+      // Test cases: the program (compiled once) runs once per case, each in a fresh sandbox state.
+      tests: z.array(testCaseSchema(max.timeoutMs)).min(1).max(policy.maxTestCases).optional(),
+      comparison: comparisonSchema.optional(),
       provider: z
         .enum(PROVIDER_NAMES)
         .refine((p) => enabled.includes(p), `is not enabled on this deployment (enabled: ${enabled.join(', ')})`)
@@ -107,6 +111,16 @@ export function executionRequestSchema(policy: LimitsPolicy, languages: Language
     })
     .strict()
     .superRefine((req, ctx) => {
+      if (req.comparison && !req.tests) ctx.addIssue({ code: 'custom', path: ['comparison'], message: 'compares the output of test cases: give `tests` too' });
+      if (req.tests && (req.provider ?? policy.defaultProvider ?? 'local') !== 'local') {
+        ctx.addIssue({ code: 'custom', path: ['tests'], message: 'test cases run on the local provider only, which gives each case a fresh sandbox state' });
+      }
+      const jobTimeoutMs = req.limits.timeoutMs ?? policy.defaults.timeoutMs;
+      req.tests?.forEach((test, index) => {
+        if (test.timeoutMs !== undefined && test.timeoutMs > jobTimeoutMs) {
+          ctx.addIssue({ code: 'custom', path: ['tests', index, 'timeoutMs'], message: `may lower the job's limits.timeoutMs (${jobTimeoutMs}) for this case, never raise it` });
+        }
+      });
       const definition = languages.find(req.language);
       if (!definition) return;
       const taken = new Map<string, number>([definition.sourceFile, ...definition.builtFiles].map((name) => [name, -1]));

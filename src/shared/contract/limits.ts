@@ -38,6 +38,10 @@ export interface LimitsPolicy {
   max: Omit<RequestLimits, 'network' | 'compileMaxProcesses'>;
   /** Providers a request may name; unset = local only. */
   providers?: readonly ProviderName[];
+  /** The provider of a request that names none. @defaultValue 'local' */
+  defaultProvider?: ProviderName;
+  /** The most test cases one request may hold. */
+  maxTestCases: number;
 }
 
 export function limitsPolicyFrom(config: Config): LimitsPolicy {
@@ -66,6 +70,8 @@ export function limitsPolicyFrom(config: Config): LimitsPolicy {
       compileMemoryMb: config.COMPILE_MEMORY_MB_MAX,
     },
     providers: enabledProviders(config),
+    defaultProvider: config.SANDBOX_PROVIDER,
+    maxTestCases: config.MAX_TEST_CASES,
   };
 }
 
