@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ExecutionStatus } from '../shared/contract/execution.js';
 import type { ExecutionKeys } from './executionKeys.js';
 
-export type LiveEventType = 'status' | 'stdout' | 'stderr' | 'end';
+export type LiveEventType = 'status' | 'stdout' | 'stderr' | 'test' | 'end';
 
 /** One entry of an execution's live stream; `id` is the Redis Stream entry id, used as the SSE id. */
 export interface LiveEvent {
@@ -41,6 +41,11 @@ export class ExecutionEvents {
 
   async output(executionId: string, stream: 'stdout' | 'stderr', text: string): Promise<void> {
     await this.append(executionId, stream, text, this.ttlSeconds);
+  }
+
+  /** A test case's row as it ended (JSON: its index and the row). */
+  async testCase(executionId: string, json: string): Promise<void> {
+    await this.append(executionId, 'test', json, this.ttlSeconds);
   }
 
   /** The last entry: readers stop here and send the final execution. */

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import type { OwnerStorage } from '../shared/OwnerStorage.js';
 import { type ExecutionJobData, ownerOfJob } from '../shared/queues.js';
 import type { LiveOutput } from './LiveOutput.js';
+import type { TestCaseResult } from '../shared/contract/testCases.js';
 import type { OutputStream } from './sandbox/SandboxProvider.js';
 import { workerMetrics } from './workerMetrics.js';
 
@@ -53,6 +54,10 @@ export class ExecutionLifecycle {
 
   readonly onOutput = (executionId: string, stream: OutputStream, chunk: Buffer): void => {
     this.deps.output.write(executionId, stream, chunk);
+  };
+
+  readonly onTestCase = (executionId: string, index: number, row: TestCaseResult): void => {
+    this.deps.output.testCase(executionId, index, row);
   };
 
   wrap(processor: ExecutionProcessor): ExecutionProcessor {

@@ -1,10 +1,12 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecutionEvents } from '../executions/ExecutionEvents.js';
+import type { TestCaseResult } from '../shared/contract/testCases.js';
 import type { Logger } from '../shared/logger.js';
 import type { OutputStream } from './sandbox/SandboxProvider.js';
 
 /**
- * Relays a running program's output to its live stream as it is written.
+ * Relays a running program's output to its live stream as it is written,
+ * and each test case's row as the case ends.
  * Chunks arrive as bytes cut anywhere; a decoder per stream holds back a
  * character split between two chunks. Best effort: the stored result, not
  * this stream, is the record, so a failed append is logged and dropped.
@@ -33,6 +35,13 @@ export class LiveOutput {
     this.decoders.delete(executionId);
     this.send(executionId, 'stdout', decoders.stdout.end());
     this.send(executionId, 'stderr', decoders.stderr.end());
+  }
+
+  testCase(executionId: string, index: number, row: TestCaseResult): void {
+    // On the same connection as the output: a case's row follows what was written before it.
+    this.events.testCase(executionId, JSON.stringify({ index, ...row })).catch((error: unknown) => {
+      this.logger.debug({ executionId, err: error }, 'live test case row dropped');
+    });
   }
 
   private send(executionId: string, stream: OutputStream, text: string): void {

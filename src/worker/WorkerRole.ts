@@ -79,7 +79,7 @@ export class WorkerRole {
     const worker = new Worker<ExecutionJobData, ExecutionOutcome>(
       EXECUTIONS_QUEUE,
       handBackForeignJobs(
-        lifecycle.wrap(createExecutionProcessor({ sandboxes, languages, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput })),
+        lifecycle.wrap(createExecutionProcessor({ sandboxes, languages, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput, onTestCase: lifecycle.onTestCase })),
         (provider, language) => sandboxes.runs(provider, language, languages),
         logger,
       ),

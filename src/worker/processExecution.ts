@@ -1,5 +1,7 @@
 import type { Job } from 'bullmq';
 import type { CompileResult, ExecutionOutcome, FinalStatus, RunLimit } from '../shared/contract/execution.js';
+import type { TestCaseResult } from '../shared/contract/testCases.js';
+import { DEFAULT_COMPARISON, testCaseResult, testSummary } from './testCases/testCaseResults.js';
 import type { LanguageRegistry } from '../shared/languages/LanguageRegistry.js';
 import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
@@ -19,6 +21,8 @@ export interface ProcessorDeps {
   maxArtifactBytes: number;
   /** Each chunk of output as the program writes it (live output for SSE). */
   onOutput?: (executionId: string, stream: OutputStream, chunk: Buffer) => void;
+  /** Test cases: each case's row as it ends. */
+  onTestCase?: (executionId: string, index: number, row: TestCaseResult) => void;
 }
 
 const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
@@ -27,6 +31,8 @@ const STATUS_OF: Record<Exclude<Termination, 'exited'>, FinalStatus> = {
   memory_exceeded: 'memory_exceeded',
   cancelled: 'cancelled',
   compile_failed: 'compile_failed',
+  // A whole run is never not_run: only a case is.
+  not_run: 'cancelled',
 };
 
 /** The compile limit behind each limit a stopped compiler hit (its time, CPU or wall, is compileTimeoutMs). */
@@ -44,8 +50,10 @@ function compileResult(compile: RunOutcome['compile']): CompileResult | null {
   return { exitCode, signal, stdout, stderr, durationMs, cpuTimeMs, memoryPeakBytes, limit: limit && COMPILE_LIMIT[limit] };
 }
 
-function statusOf(run: RunOutcome): FinalStatus {
+function statusOf(run: RunOutcome, tests: TestCaseResult[] | null): FinalStatus {
   if (run.termination !== 'exited') return STATUS_OF[run.termination];
+  // A test-case submission succeeds only when every case passed.
+  if (tests) return tests.every((row) => row.status === 'passed') ? 'succeeded' : 'failed';
   return run.exitCode === 0 ? 'succeeded' : 'failed';
 }
 
@@ -67,16 +75,21 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const program = prepareProgram(request, language);
     const pool = deps.sandboxes.pool(job.data.provider);
     if (!pool) throw new Error(`provider ${job.data.provider} is not enabled on this worker`);
+    const comparison = request.comparison ?? DEFAULT_COMPARISON;
     const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
     let started: Awaited<ReturnType<typeof runInFreshSandbox>>;
     try {
-      started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput });
+      const onCase =
+        request.tests && deps.onTestCase
+          ? (index: number, outcome: RunOutcome) => deps.onTestCase!(String(job.id), index, testCaseResult(outcome, request.tests![index]!, comparison))
+          : undefined;
+      started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput, ...(onCase ? { onCase } : {}) });
     } catch (error) {
       if (error instanceof ProgramInputError) {
         log.info({ status: 'failed', reason: error.message }, 'the request\'s files could not be laid out in the sandbox');
         const result = {
           ...{ compile: null, exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false },
-          ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, queuedMs, artifacts: [], skippedArtifacts: [] },
+          ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, tests: null, summary: null, queuedMs, artifacts: [], skippedArtifacts: [] },
         };
         return { status: 'failed', result, error: null };
       }
@@ -88,10 +101,12 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const { sandbox, run } = started;
     try {
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
-      const status = statusOf(run);
+      const { termination: _termination, compile, cases, ...result } = run;
+      const tests = cases && request.tests ? cases.map((outcome, index) => testCaseResult(outcome, request.tests![index]!, comparison)) : null;
+      const status = statusOf(run, tests);
       log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
-      const { termination: _termination, compile, ...result } = run;
-      return { status, result: { compile: compileResult(compile), ...result, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
+      const summary = tests && testSummary(tests);
+      return { status, result: { compile: compileResult(compile), ...result, tests, summary, queuedMs, artifacts, skippedArtifacts: skipped }, error: null };
     } finally {
       // Everything the program started is dead once run() returns; removing the rest
       // (cgroup, mount, work dir) need not hold up the result.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXECUTION_STATUSES, type ExecutionView } from '../../shared/contract/execution.js';
+import { TEST_CASE_STATUSES } from '../../shared/contract/testCases.js';
 import { PROBLEM_TYPES } from '../../shared/problems/problemCatalogue.js';
 
 /**
@@ -33,6 +34,26 @@ const compileSchema = z
   })
   .describe("A compiled language's compile step; the program runs only when it exits 0.");
 
+const runLimit = z.enum(['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxOutputBytes', 'maxFileBytes']);
+
+const testCaseResultSchema = z.object({
+  name: z.string().nullable(),
+  status: z.enum(TEST_CASE_STATUSES).describe('passed, wrong_answer (exited 0, other output), failed (non-zero exit or a signal), a limit, cancelled, or not_run (the execution was cancelled first).'),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  durationMs: z.number(),
+  ...resourceUse,
+  limit: runLimit.nullable(),
+  firstDifference: z
+    .object({ line: z.number().int(), expected: z.string().nullable(), actual: z.string().nullable() })
+    .nullable()
+    .describe('wrong_answer only: the first line (1-based) where the output differs; null for a missing line.'),
+});
+
 const resultSchema = z.object({
   compile: compileSchema.nullable().describe('null for languages without a compile step.'),
   exitCode: z.number().int().nullable().describe('128 + the signal number when the program died of a signal; null when sandq stopped it.'),
@@ -43,10 +64,11 @@ const resultSchema = z.object({
   stderrTruncated: z.boolean(),
   durationMs: z.number(),
   ...resourceUse,
-  limit: z
-    .enum(['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxOutputBytes', 'maxFileBytes'])
+  limit: runLimit
     .nullable()
     .describe('The limit that stopped the program, if one did: timed_out (timeoutMs or cpuTimeMs), memory_exceeded, output_exceeded, or SIGXFSZ (maxFileBytes).'),
+  tests: z.array(testCaseResultSchema).nullable().describe('A row per test case, in request order; null without `tests`.'),
+  summary: z.object({ passed: z.number().int(), total: z.number().int() }).nullable(),
   queuedMs: z.number(),
   artifacts: z.array(artifactSchema),
   skippedArtifacts: z.array(z.object({ path: z.string(), reason: z.string() })),

@@ -68,6 +68,7 @@ export function executionEventsRouter(deps: ExecutionEventsRouterDeps): Router {
       for (const entry of entries) {
         position = entry.id;
         if (entry.type === 'stdout' || entry.type === 'stderr') sse.send(entry.type, { text: entry.data }, entry.id);
+        else if (entry.type === 'test') sse.send('test', JSON.parse(entry.data) as unknown, entry.id);
         else if (entry.type === 'status') status(entry.data as ExecutionStatus, entry.id);
         else if (entry.type === 'end') {
           const final = await store.waitForFinal(id, owner, FINAL_WAIT_MS, signal);

@@ -25,6 +25,15 @@ export function prepareProgram(request: ExecutionRequest, language: LanguageDefi
           },
         }
       : {}),
+    ...(request.tests
+      ? {
+          cases: request.tests.map((test) => ({
+            stdin: test.stdin ?? request.stdin,
+            args: test.args ?? request.args,
+            timeoutMs: test.timeoutMs ?? limits.timeoutMs,
+          })),
+        }
+      : {}),
     source: language.shebang && !request.code.startsWith('#!') ? `${language.shebang}\n${request.code}` : request.code,
     stdin: request.stdin,
     args: request.args,

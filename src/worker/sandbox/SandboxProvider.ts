@@ -41,11 +41,24 @@ export interface Program {
    * within its limits, like any other work derived from the request.
    */
   transpile?: { from: string };
+  /**
+   * Test cases: the program (compiled once) runs once per case instead of
+   * once, each in a fresh sandbox state. Their expected output stays with
+   * the worker, never in a sandbox.
+   */
+  cases?: ProgramCase[];
   source: string;
   stdin: string;
   args: string[];
   env: Record<string, string>;
   files: ProgramFile[];
+}
+
+/** One test case's input, and its own timeout (never above the job's). */
+export interface ProgramCase {
+  stdin: string;
+  args: string[];
+  timeoutMs: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -54,12 +67,14 @@ export interface RunOptions {
   limits: Limits;
   /** Aborting kills the program; the outcome then says `cancelled`. */
   signal?: AbortSignal;
-  /** Called with each chunk as the program writes it (within the output cap). */
+  /** Called with each chunk as the program writes it (within the output cap); not for test cases. */
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+  /** Test cases: called as each case ends, in order. */
+  onCase?: (index: number, outcome: RunOutcome) => void;
 }
 
 /** How the program's run ended, from the sandbox's point of view. */
-export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled' | 'compile_failed';
+export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_exceeded' | 'cancelled' | 'compile_failed' | 'not_run';
 
 /** The run's part of the execution result (the processor adds queue time and artifacts), and how it ended. */
 export type RunOutcome = Pick<
@@ -69,6 +84,8 @@ export type RunOutcome = Pick<
   termination: Termination;
   /** A compiled language's compile step, as it ended; with `compile_failed` the program never ran. */
   compile?: Omit<RunOutcome, 'compile'>;
+  /** Test cases: each case's run, in order (the outcome itself then sums them). */
+  cases?: Omit<RunOutcome, 'compile' | 'cases'>[];
 };
 
 /** One isolated environment, used for exactly one program and then destroyed. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
 import { SandboxLostError } from '../SandboxLostError.js';
-import type { Program, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
+import type { Program, ProgramCase, ProgramFile, RunOptions, RunOutcome, Runtime, WarmSandbox } from '../SandboxProvider.js';
 import { transpilerArgs } from '../../program/transpiler.js';
 import { programEnvironment } from '../common/sandboxEnvironment.js';
 import { programFiles } from '../common/jobSpec.js';
@@ -12,7 +12,7 @@ import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
 import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
 import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
-import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
+import { BASE_ENV, sandboxArguments, sandboxCommand, WORK_COPY_FAILED } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import type { CgroupLimits } from './cgroups/CgroupLimits.js';
@@ -115,11 +115,11 @@ export class LocalSandbox implements WarmSandbox {
     settings: LocalSandboxSettings,
     runtime: Runtime,
     limits: Limits,
-    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined },
+    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; copyWorkBase?: boolean },
   ): Promise<BwrapProcess> {
     const command = settings.runtimes.get(runtime);
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
-    const { hostWorkDir, identity, cgroup } = where;
+    const { hostWorkDir, identity, cgroup, copyWorkBase = false } = where;
     return await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [
@@ -131,8 +131,14 @@ export class LocalSandbox implements WarmSandbox {
         }),
         '--',
       ],
-      options: sandboxArguments({ systemMounts: settings.systemMounts, tools: settings.tools.get(runtime), hostWorkDir, tmpSizeBytes: limits.memoryMb * MiB }),
-      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags)),
+      options: sandboxArguments({
+        systemMounts: settings.systemMounts,
+        tools: settings.tools.get(runtime),
+        hostWorkDir,
+        tmpSizeBytes: limits.memoryMb * MiB,
+        ...(copyWorkBase ? { workBase: { sizeBytes: limits.memoryMb * MiB } } : {}),
+      }),
+      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase }),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
@@ -170,32 +176,77 @@ export class LocalSandbox implements WarmSandbox {
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
     this.writeFiles(programFiles(program));
-    if (!program.compile) return await this.runStep(program, { command: program.command, args: program.args, stdin: program.stdin }, options);
+    const run: Step = { command: program.command, args: program.args, stdin: program.stdin };
+    if (!program.compile && !program.cases) return await this.runStep(program, run, options);
 
-    // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
-    const compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
-    if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
-    if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
-
-    // The program: a fresh process in the same work dir, identity and cgroup, under the job's own limits.
-    this.limits = options.limits;
-    try {
-      await this.cgroup?.setLimits(cgroupLimits(options.limits, this.settings.cpusPerJob));
-    } catch {
-      // What the compile left in the work dir (a tmpfs, charged to the job) is over the program's memory limit.
-      return { ...compileFailed(compile), termination: 'memory_exceeded' };
+    let compile: RunOutcome | undefined;
+    if (program.compile) {
+      // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
+      compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+      if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
+      if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
+      // The program: fresh processes in the same work dir, identity and cgroup, under the job's own limits.
+      this.limits = options.limits;
+      try {
+        await this.cgroup?.setLimits(cgroupLimits(options.limits, this.settings.cpusPerJob));
+      } catch {
+        // What the compile left in the work dir (a tmpfs, charged to the job) is over the program's memory limit.
+        return { ...compileFailed(compile), termination: 'memory_exceeded', limit: 'memoryMb' };
+      }
     }
-    const previous = this.bwrap;
-    await previous.stop();
-    // The program's peak is its own, not the compiler's (where the kernel can say so).
+    // The warm (or compiling) process is done with: the program gets a process of its own, each case one apart.
+    await this.bwrap.stop();
+    if (program.cases) return { ...(await this.runCases(program, program.cases, options)), ...(compile ? { compile } : {}) };
+    const ran = await this.runFresh(program, run, options.limits, options, false);
+    return { ...ran, ...(compile ? { compile } : {}) };
+  }
+
+  /**
+   * Each case in a sandbox of its own, one after the other, with the job's
+   * limits (a case's own timeout may be lower): /work is a fresh tmpfs copy
+   * of the job's work dir as the compile left it, so nothing a case writes
+   * reaches the next. Cases after a cancel are not run.
+   */
+  private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions): Promise<RunOutcome> {
+    const outcomes: RunOutcome[] = [];
+    for (const [index, testCase] of cases.entries()) {
+      const outcome = options.signal?.aborted
+        ? notRun()
+        : await this.runFresh(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, { ...options.limits, timeoutMs: testCase.timeoutMs }, { ...options, onOutput: undefined }, true);
+      outcomes.push(outcome);
+      options.onCase?.(index, outcome);
+    }
+    return casesOutcome(outcomes);
+  }
+
+  /** One step in a new sandbox process (the current one must be stopped): for a program after its compile, or a test case (`copyWorkBase`). */
+  private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions, copyWorkBase: boolean): Promise<RunOutcome> {
+    this.limits = limits;
+    // The step's peak is its own, not the compiler's or an earlier case's (where the kernel can say so).
     await this.cgroup?.resetMemoryPeak();
-    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
-    const run = await this.runStep(program, { command: program.command, args: program.args, stdin: program.stdin }, options);
-    return { ...run, compile };
+    // Written before the start: a case's sandbox copies the work dir, spec included, as it starts.
+    this.writeSpec(program, step);
+    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
+      hostWorkDir: this.hostWorkDir,
+      identity: this.identity,
+      cgroup: this.cgroup,
+      copyWorkBase,
+    });
+    try {
+      return await this.watchStep(options, copyWorkBase);
+    } finally {
+      await this.bwrap.stop();
+    }
   }
 
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
-  private async runStep(program: Program, step: { command: readonly string[]; args: readonly string[]; stdin: string }, options: RunOptions): Promise<RunOutcome> {
+  private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
+    this.writeSpec(program, step);
+    return await this.watchStep(options, false);
+  }
+
+  /** The launcher's spec for a step, and its stdin, under SPEC_DIR in the work dir. */
+  private writeSpec(program: Program, step: Step): void {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
@@ -212,7 +263,11 @@ export class LocalSandbox implements WarmSandbox {
       { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
       { path: `${SPEC_DIR}/${STDIN_FILE}`, content: Buffer.from(step.stdin) },
     ]);
+  }
 
+  /** Starts the current process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
+  private async watchStep(options: RunOptions, copiedWorkBase: boolean): Promise<RunOutcome> {
+    const oomKillsBefore = (await this.cgroup?.oomKills()) ?? 0;
     const cpuAtStart = await this.cgroup?.cpuUsageMicros();
     const cpuWatch = cpuAtStart == null ? undefined : this.watchCpuTime(cpuAtStart);
     const ran = await this.bwrap
@@ -226,13 +281,15 @@ export class LocalSandbox implements WarmSandbox {
       })
       .finally(() => cpuWatch?.stop());
     const outcome = { ...ran, ...(await this.resourceUse(cpuAtStart)) };
-    // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
     if (outcome.termination === 'exited' && !this.bwrap.started) {
+      // A case's copy of the work dir did not fit its /work (a tmpfs of the job's memory size): the job's files are too large.
+      if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, termination: 'memory_exceeded', limit: 'memoryMb' };
+      // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || 'no output'}`);
     }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKilled())) return asMemoryExceeded(outcome);
+    if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded(outcome);
     return outcome;
   }
 
@@ -349,6 +406,34 @@ const FS_ERRORS: Record<string, string> = {
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return `${FS_ERRORS[code] ?? 'the filesystem refused it'} (${code})`;
+}
+
+/** One program start: its command, args and stdin. */
+interface Step {
+  command: readonly string[];
+  args: readonly string[];
+  stdin: string;
+}
+
+/** A case that never ran: the execution was cancelled before it. */
+function notRun(): RunOutcome {
+  return {
+    ...{ termination: 'not_run', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+    ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null },
+  };
+}
+
+/** The run of a test-case submission as a whole: the cases', summed; cancelled when one was. */
+function casesOutcome(cases: RunOutcome[]): RunOutcome {
+  const sum = (values: (number | null)[]) => (values.every((v) => v !== null) ? values.reduce<number>((a, b) => a + b!, 0) : null);
+  const peaks = cases.map((c) => c.memoryPeakBytes).filter((p): p is number => p !== null);
+  return {
+    ...{ termination: cases.some((c) => c.termination === 'cancelled') ? 'cancelled' : 'exited', exitCode: null, signal: null, stdout: '', stderr: '' },
+    ...{ stdoutTruncated: false, stderrTruncated: false, limit: null, cases },
+    durationMs: cases.reduce((total, c) => total + c.durationMs, 0),
+    cpuTimeMs: sum(cases.map((c) => c.cpuTimeMs)),
+    memoryPeakBytes: peaks.length > 0 ? Math.max(...peaks) : null,
+  };
 }
 
 /** A compile that failed: the program never ran, the compiler's outcome says why. */

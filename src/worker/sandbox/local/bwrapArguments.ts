@@ -38,20 +38,32 @@ export const ACK_FD = 7;
  * worker's process may have inherited without close-on-exec (a supervisor's
  * socket, a test runner's pipe), then becomes the program.
  */
-const CLOSE_INHERITED_FDS =
-  `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $fd in 0|1|2|${ACK_FD}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done; exec "$@"`;
+const CLOSE_INHERITED_FDS = `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $fd in 0|1|2|${ACK_FD}) ;; *) eval "exec $fd>&-" 2>/dev/null ;; esac; done`;
 
-/** The command line bwrap starts: the descriptor-closing shell, then the program. */
-export function sandboxCommand(bash: string, command: string[]): string[] {
-  return [bash, '-c', CLOSE_INHERITED_FDS, 'sandq', ...command];
+/** Where a test case's sandbox finds the job's work dir, read-only, to copy into its own /work. */
+export const WORK_BASE_DIR = '/work-base';
+/** The prelude's exit status when that copy fails (it did not fit /work), before any program ran. */
+export const WORK_COPY_FAILED = 125;
+
+/**
+ * The command line bwrap starts: the descriptor-closing shell, then the
+ * program. With `copyWorkBase` (a test case), the shell first copies the
+ * job's work dir (WORK_BASE_DIR) into this sandbox's own /work, a tmpfs: what
+ * a case writes dies with it, and the next case starts from the same files.
+ */
+export function sandboxCommand(bash: string, command: string[], options: { copyWorkBase?: boolean } = {}): string[] {
+  const copy = options.copyWorkBase ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ || exit ${WORK_COPY_FAILED}; ` : '';
+  return [bash, '-c', `${CLOSE_INHERITED_FDS}; ${copy}exec "$@"`, 'sandq', ...command];
 }
 
 export interface SandboxArgumentsInput {
   systemMounts: string[];
   /** Host files bound read-only into the sandbox, keyed by their path inside (e.g. the TypeScript transpiler). */
   tools?: ReadonlyMap<string, string>;
-  /** Host directory bound read-write at SANDBOX_WORK_DIR. */
+  /** Host directory bound read-write at SANDBOX_WORK_DIR; or, with `workBase`, read-only at WORK_BASE_DIR under a tmpfs /work. */
   hostWorkDir: string;
+  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir (see sandboxCommand). */
+  workBase?: { sizeBytes: number };
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
   tmpSizeBytes: number;
 }
@@ -80,7 +92,9 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--dev', '/dev',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/tmp',
-    '--bind', input.hostWorkDir, SANDBOX_WORK_DIR,
+    ...(input.workBase
+      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
+      : ['--bind', input.hostWorkDir, SANDBOX_WORK_DIR]),
     // The root itself is bwrap's scratch tmpfs: make it read-only like the system dirs.
     '--remount-ro', '/',
     '--chdir', SANDBOX_WORK_DIR,

@@ -59,13 +59,13 @@ export class CgroupV1Job implements JobCgroup {
   }
 
 
-  async oomKilled(): Promise<boolean> {
+  async oomKills(): Promise<number> {
     const control = keyedValues(await readOptional(path.join(this.dirs.memory, 'memory.oom_control')));
     const kills = control.get('oom_kill');
-    if (kills !== undefined) return kills > 0;
-    // Kernels before 4.13 do not count kills: a hit limit while under OOM is the best sign left.
+    if (kills !== undefined) return kills;
+    // Kernels before 4.13 do not count kills: a hit limit while under OOM is the best sign left, counted once.
     const failures = Number((await readOptional(path.join(this.dirs.memory, 'memory.failcnt')))?.trim() ?? 0);
-    return failures > 0 && control.get('under_oom') === 1;
+    return failures > 0 && control.get('under_oom') === 1 ? 1 : 0;
   }
 
   async memoryPeakBytes(): Promise<number | null> {

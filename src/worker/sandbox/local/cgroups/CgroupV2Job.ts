@@ -41,8 +41,8 @@ export class CgroupV2Job implements JobCgroup {
     await this.applyLimits(limits, this.limitOptions);
   }
 
-  async oomKilled(): Promise<boolean> {
-    return (keyedValues(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0) > 0;
+  async oomKills(): Promise<number> {
+    return keyedValues(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0;
   }
 
   async memoryPeakBytes(): Promise<number | null> {

@@ -16,8 +16,8 @@ export interface JobCgroup {
    * (one per hierarchy): a sandbox joins before it is built (see BwrapProcess).
    */
   readonly procsFiles: readonly string[];
-  /** Whether the kernel's OOM killer killed a process of this job. */
-  oomKilled(): Promise<boolean>;
+  /** How many processes of this job the kernel's OOM killer has killed (a step compares before and after). */
+  oomKills(): Promise<number>;
   /** Highest memory use seen (since the last resetMemoryPeak), or null where the kernel does not record it. */
   memoryPeakBytes(): Promise<number | null>;
   /**

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runExecution, startTestService, type TestService } from '../../helpers/service.js';
+
+/**
+ * Attacks on test cases: a grader's expected output and other cases' inputs
+ * are what a submission would like to read, and what one case leaves
+ * behind is what it would like the next to see.
+ */
+let svc: TestService;
+
+beforeAll(async () => {
+  svc = await startTestService();
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+/**
+ * Searches what a case can see for "expected-9f2c1e-secret", a string its
+ * own code and arguments never hold whole: its files, temp dirs, and every
+ * process's environment and command line.
+ */
+const SEARCH = `import base64, os
+needle = ("expected-9f2c1e-" + base64.b64decode("c2VjcmV0").decode()).encode()
+found = []
+for top in ("/work", "/work-base", "/tmp", "/dev/shm"):
+    for folder, _, names in os.walk(top):
+        for name in names:
+            try:
+                if needle in open(os.path.join(folder, name), "rb").read(): found.append(os.path.join(folder, name))
+            except OSError:
+                pass
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    for part in ("environ", "cmdline"):
+        try:
+            if needle in open(f"/proc/{pid}/{part}", "rb").read(): found.append(part)
+        except OSError:
+            pass
+print(sorted(found))`;
+
+describe('test cases', () => {
+  it('never put the expected output where a case could read it', async () => {
+    const ex = await runExecution(svc.baseUrl, { language: 'python', code: SEARCH, tests: [{ expectedStdout: 'expected-9f2c1e-secret' }] });
+    expect(ex.result!.tests![0]).toMatchObject({ status: 'wrong_answer', stdout: '[]\n' });
+    // The search finds the string where it is: in the job's own files.
+    const control = await runExecution(svc.baseUrl, { language: 'python', code: SEARCH, files: [{ path: 'x', content: 'expected-9f2c1e-secret' }], tests: [{}] });
+    expect(control.result!.tests![0]!.stdout).toBe("['/work-base/x', '/work/x']\n");
+  });
+
+  it('show no case another case\'s stdin', async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'bash',
+      code: `read mine; sleep 0.2; for n in 0 1 2; do [ "case-$n-input" = "$mine" ] && continue; grep -rlaF -- "case-$n-input" /work /work-base /tmp 2>/dev/null; done; echo clean`,
+      tests: [0, 1, 2].map((n) => ({ stdin: `case-${n}-input\n`, expectedStdout: 'clean' })),
+    });
+    expect(ex.result!.tests!.map((row) => row.stdout)).toEqual(['clean\n', 'clean\n', 'clean\n']);
+  });
+
+  it('cannot change what the next case starts from: the job\'s work dir is read-only to them, /work their own copy', async () => {
+    const code = 'ls; rm -f data.txt main.sh; touch /work-base/planted 2>/dev/null && echo planted; mount -o remount,rw /work-base 2>/dev/null && echo remounted; true';
+    const ex = await runExecution(svc.baseUrl, { language: 'bash', code, files: [{ path: 'data.txt', content: 'x' }], tests: [{}, {}] });
+    for (const row of ex.result!.tests!) expect(row.stdout).toBe('data.txt\nmain.sh\n');
+  });
+
+  it('charge what a case writes to the job\'s memory: a case filling /work ends memory_exceeded, and the next runs normally', async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'bash',
+      code: 'read n; [ "$n" = fill ] && { head -c 300000000 /dev/zero > big; stat -c %s big; }; echo ok',
+      limits: { memoryMb: 64, maxFileBytes: 1024 ** 3 },
+      tests: [{ stdin: 'fill', expectedStdout: 'ok' }, { stdin: 'no', expectedStdout: 'ok' }],
+    });
+    const [fill, next] = ex.result!.tests!;
+    // tmpfs /work is sized to the job's memory: the write stops there (ENOSPC), or the cgroup kills the case.
+    if (fill!.status !== 'memory_exceeded') expect(Number(fill!.stdout.split('\n')[0])).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(next).toMatchObject({ status: 'passed', stdout: 'ok\n' });
+  });
+});
