@@ -21,6 +21,7 @@ const SKIP_REASONS = {
   notRegular: 'is not a regular file',
   hardLinked: 'has more than one hard link',
   overBudget: (budget: number) => `does not fit the remaining ${budget} bytes of the artifact limit`,
+  compiled: 'was written by the compile: compiled programs never leave the sandbox',
   tooManyEntries: `the work dir has more than ${MAX_ARTIFACT_ENTRIES} entries; the rest was not searched`,
 } as const;
 
@@ -41,7 +42,12 @@ export class ArtifactSelection {
   /** False when the request asked for no artifacts: nothing need be walked. */
   readonly wanted: boolean;
 
-  constructor(patterns: readonly string[], maxBytes: number) {
+  /** `withheld`: paths never handed back, whatever the patterns (what a compile wrote). */
+  constructor(
+    patterns: readonly string[],
+    maxBytes: number,
+    private readonly withheld: ReadonlySet<string> = new Set(),
+  ) {
     this.matcher = patterns.length === 0 ? () => false : picomatch([...patterns], { dot: false });
     this.budget = maxBytes;
     this.wanted = patterns.length > 0;
@@ -54,6 +60,7 @@ export class ArtifactSelection {
   /** Whether a matching entry is to be read; when not, it is recorded as skipped. */
   admits(entry: WorkDirEntry): boolean {
     if (!this.admitsKind(entry.path, entry.kind)) return false;
+    if (this.withheld.has(entry.path)) return this.skip(entry.path, SKIP_REASONS.compiled);
     if (entry.links !== 1) return this.skip(entry.path, SKIP_REASONS.hardLinked);
     if (entry.size > this.budget) return this.skip(entry.path, SKIP_REASONS.overBudget(this.budget));
     return true;

@@ -18,6 +18,7 @@ import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
 import { collectArtifacts } from './collectArtifacts.js';
+import { compileOutputs, modificationTimes } from './compileOutputs.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
 import { launcherCommand, SPEC_DIR, specFiles, STDIN_FILE } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
@@ -73,6 +74,8 @@ export class LocalSandbox implements WarmSandbox {
   private limits: Limits;
   private used = false;
   private destroyed = false;
+  /** What the compile wrote: never an artifact. */
+  private compiled: ReadonlySet<string> = new Set();
 
   private constructor(
     private readonly settings: LocalSandboxSettings,
@@ -175,14 +178,18 @@ export class LocalSandbox implements WarmSandbox {
     checkRunnable({ runtime: this.runtime, used: this.used, destroyed: this.destroyed }, program);
     this.used = true;
     if (!this.bwrap.alive) throw new SandboxLostError(this.bwrap.preludeText() || 'no output');
-    this.writeFiles(programFiles(program));
+    const files = programFiles(program);
+    this.writeFiles(files);
     const run: Step = { command: program.command, args: program.args, stdin: program.stdin };
     if (!program.compile && !program.cases) return await this.runStep(program, run, options);
 
     let compile: RunOutcome | undefined;
     if (program.compile) {
+      const written = await modificationTimes(this.hostWorkDir, files.map((file) => file.path));
       // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
       compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+      // Whatever it wrote, a failed compile's half-built objects included.
+      this.compiled = await compileOutputs(this.hostWorkDir, written);
       if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
       if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
       // The program: fresh processes in the same work dir, identity and cgroup, under the job's own limits.
@@ -335,7 +342,7 @@ export class LocalSandbox implements WarmSandbox {
 
   async collectArtifacts(patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
     checkArtifactsReadable({ used: this.used, destroyed: this.destroyed });
-    return await collectArtifacts(this.hostWorkDir, patterns, maxBytes);
+    return await collectArtifacts(this.hostWorkDir, patterns, maxBytes, this.compiled);
   }
 
   async destroy(): Promise<void> {

@@ -13,8 +13,8 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * link, and a file's kind, links and size are those of what was opened
  * without following links.
  */
-export async function collectArtifacts(workDir: string, patterns: string[], maxBytes: number): Promise<ArtifactCollection> {
-  const selection = new ArtifactSelection(patterns, maxBytes);
+export async function collectArtifacts(workDir: string, patterns: string[], maxBytes: number, withheld?: ReadonlySet<string>): Promise<ArtifactCollection> {
+  const selection = new ArtifactSelection(patterns, maxBytes, withheld);
   if (!selection.wanted) return selection.result();
   let seen = 0;
 

@@ -1,0 +1,40 @@
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { MAX_ARTIFACT_ENTRIES } from '../common/ArtifactSelection.js';
+import { SPEC_DIR } from './launchers.js';
+
+/** When each file the worker wrote into a work dir was last modified, to tell later which ones a compile wrote. */
+export async function modificationTimes(workDir: string, paths: readonly string[]): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  for (const relative of paths) {
+    const stat = await lstat(path.join(workDir, relative)).catch(() => undefined);
+    if (stat) times.set(relative, stat.mtimeMs);
+  }
+  return times;
+}
+
+/**
+ * The work-dir files a compile created or changed: every regular file but
+ * those the worker wrote (`written`, with their times) and left as they
+ * were. These are never handed back as artifacts. Walked without following
+ * links, within the same entry bound as artifact collection.
+ */
+export async function compileOutputs(workDir: string, written: ReadonlyMap<string, number>): Promise<Set<string>> {
+  const outputs = new Set<string>();
+  let seen = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (++seen > MAX_ARTIFACT_ENTRIES) return;
+      const full = path.join(dir, entry.name);
+      const relative = path.relative(workDir, full);
+      if (relative === SPEC_DIR) continue;
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        const before = written.get(relative);
+        if (before === undefined || (await lstat(full).catch(() => undefined))?.mtimeMs !== before) outputs.add(relative);
+      }
+    }
+  };
+  await walk(workDir);
+  return outputs;
+}
