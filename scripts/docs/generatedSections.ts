@@ -1,4 +1,5 @@
 import { renderConfigurationMarkdown } from '../../src/shared/config/reference.js';
+import { renderLanguagesMarkdown } from '../../src/shared/languages/renderLanguagesMarkdown.js';
 import { renderProblemCatalogueMarkdown } from '../../src/shared/problems/renderProblemCatalogueMarkdown.js';
 
 /** A part of a markdown file written by `npm run docs`, between `<!-- generated:NAME:start -->` and `…:end -->`. */
@@ -13,4 +14,5 @@ export interface GeneratedSection {
 export const GENERATED_SECTIONS: readonly GeneratedSection[] = [
   { file: 'docs/configuration.md', name: 'config', render: renderConfigurationMarkdown },
   { file: 'docs/api.md', name: 'problems', render: renderProblemCatalogueMarkdown },
+  { file: 'README.md', name: 'languages', render: renderLanguagesMarkdown },
 ];
