@@ -24,7 +24,7 @@ export function languages(args: readonly string[], options: LanguagesOptions, co
   const registry = languagesFromConfig(config);
   if (subcommand === 'list' && names.length === 0) return list(registry, options.json === true, io);
   if (subcommand === 'install') return install(registry, names, options, io);
-  io.err.write(subcommand === 'list' ? `sandq: languages list takes no arguments. See \`sandq languages list --help\`.\n` : `sandq: unknown languages command "${subcommand}". See \`sandq languages --help\`.\n`);
+  io.err.write(subcommand === 'list' ? `sandq: languages list takes no arguments. See \`sandq languages list --help\`.\n` : `sandq: Unknown languages command "${subcommand}". See \`sandq languages --help\`.\n`);
   return 2;
 }
 
@@ -67,7 +67,7 @@ function install(registry: LanguageRegistry, names: readonly string[], options: 
   }
   const unknown = names.filter((name) => !registry.find(name));
   if (unknown.length > 0) {
-    err.write(`sandq: unknown language${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}. Defined: ${registry.names.join(', ')} (or an alias \`sandq languages list\` shows).\n`);
+    err.write(`sandq: Unknown language${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}. Defined: ${registry.names.join(', ')} (or an alias \`sandq languages list\` shows).\n`);
     return 2;
   }
   const chosen = options.all === true ? registry.definitions : [...new Set(names.map((name) => registry.find(name)!))];

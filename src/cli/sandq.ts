@@ -69,9 +69,10 @@ its version command answers inside a sandbox.
 Installs what the named languages (names or aliases), or every defined one,
 need: the Debian packages of their definitions that dpkg does not have
 installed yet, by apt-get update and apt-get install -y --no-install-recommends,
-through sudo unless run as root. Exits 0 when nothing was left to install,
-1 when the install fails or this host has no apt-get (it then prints the
-packages to install), 2 for a language that is not defined.
+through sudo unless run as root. Exits 0 when every language's programs are
+then found (at once when no package was missing), 1 when apt-get fails, a
+program is still missing after, or this host has no apt-get (it then prints
+the packages to install), 2 for a language that is not defined.
 
   --all       every defined language
   --dry-run   print the apt-get commands instead of running them`,

@@ -190,7 +190,7 @@ describe('sandq languages', () => {
   it('exits 2 naming an unknown language and the defined ones', async () => {
     const started = runCli(['languages', 'install', 'c', 'cobol', '--dry-run'], {});
     expect(await started.exit).toBe(2);
-    expect(started.output()).toContain(`unknown language "cobol". Defined: ${LanguageRegistry.load({}).names.join(', ')}`);
+    expect(started.output()).toContain(`Unknown language "cobol". Defined: ${LanguageRegistry.load({}).names.join(', ')}`);
     expect(started.output()).not.toContain('Would run');
   });
 
@@ -200,6 +200,12 @@ describe('sandq languages', () => {
       expect(await started.exit).toBe(2);
       expect(started.output()).toContain('name the languages to install, or give --all');
     }
+  });
+
+  it('exits 2 naming an unknown subcommand', async () => {
+    const started = runCli(['languages', 'add', 'c'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain('Unknown languages command "add". See `sandq languages --help`.');
   });
 
   it('prints the packages and the command, and exits 1, on a host without apt-get', async () => {
