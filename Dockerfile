@@ -45,6 +45,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 # The built-in language definitions, read at start (dist/ resolves them at ../languages).
 COPY languages ./languages
+# Python, JavaScript, TypeScript and Bash run with what is above. More languages'
+# toolchains: --build-arg LANGUAGES="c go rust" (names or aliases), or
+# LANGUAGES=--all for every built-in one, installed as on a host.
+ARG LANGUAGES=""
+RUN if [ -n "$LANGUAGES" ]; then \
+      node dist/cli/sandq.js languages install $LANGUAGES && rm -rf /var/lib/apt/lists/*; \
+    fi
 # /app stays root-owned: the service cannot rewrite its own code.
 
 # SANDBOX_WORK_ROOT is where each job's files are written before bwrap binds

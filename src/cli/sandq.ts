@@ -6,6 +6,7 @@ import { MissingPrerequisiteError } from '../shared/errors/MissingPrerequisiteEr
 import { createLogger } from '../shared/logger.js';
 import { printConfig } from './configCommand.js';
 import { doctor } from './doctorCommand.js';
+import { INSTALL_OPTIONS, languages, LIST_OPTIONS } from './languagesCommand.js';
 import { type Role, startService } from './startCommand.js';
 
 const USAGE = `Usage: sandq <command> [--help]
@@ -17,6 +18,8 @@ Commands:
                            exits non-zero when jobs cannot be isolated here
   config                   print the effective configuration, secrets masked;
                            exits non-zero when it is invalid
+  languages list|install   list the defined languages and whether their toolchains
+                           are installed here, or install them with apt-get
   help [command]           show this text, or a command's
 
 Configuration comes from environment variables: sandq config shows them, docs/configuration.md explains each.`;
@@ -44,7 +47,43 @@ Prints every setting as NAME = value (source), the source being the environment
 or the default. WEBHOOK_SECRET, ADMIN_PASSWORD and E2B_API_KEY are masked, and
 API_KEYS shows the key names only. Exits 2 with the problems when the
 configuration is invalid.`,
+  languages: `Usage: sandq languages [list|install] …
+
+  list                       every defined language and whether its toolchain is
+                             installed on this host (the default)
+  install <language…>|--all  install the toolchains with apt-get
+
+\`sandq languages list --help\` and \`sandq languages install --help\` say more.`,
+  'languages list': `Usage: sandq languages list [--json]
+
+One line per defined language (the built-in ones and LANGUAGES_FILE's,
+narrowed to ENABLED_LANGUAGES): its name, aliases, whether it is compiled,
+whether its toolchain is installed on this host (every program its commands
+name is an executable under /usr, the host tree the sandbox sees) and the
+Debian packages that install it. A worker offers an installed language once
+its version command answers inside a sandbox.
+
+  --json   the same as a JSON array, for scripts`,
+  'languages install': `Usage: sandq languages install <language…> | --all [--dry-run]
+
+Installs what the named languages (names or aliases), or every defined one,
+need: the Debian packages of their definitions that dpkg does not have
+installed yet, by apt-get update and apt-get install -y --no-install-recommends,
+through sudo unless run as root. Exits 0 when every language's programs are
+then found (at once when no package was missing), 1 when apt-get fails, a
+program is still missing after, or this host has no apt-get (it then prints
+the packages to install), 2 for a language that is not defined.
+
+  --all       every defined language
+  --dry-run   print the apt-get commands instead of running them`,
   help: `Usage: sandq help [command]`,
+};
+
+/** Options beyond --help, per command: node:util's parseArgs refuses any other. */
+const COMMAND_OPTIONS: Record<string, typeof LIST_OPTIONS | typeof INSTALL_OPTIONS> = {
+  languages: LIST_OPTIONS,
+  'languages list': LIST_OPTIONS,
+  'languages install': INSTALL_OPTIONS,
 };
 
 /** A signal this soon after the first is the same one relayed, not an operator asking to force the stop. */
@@ -88,22 +127,28 @@ function helpOf(command: string | undefined): string {
   return (command && COMMAND_HELP[command]) || USAGE;
 }
 
+/** The command that words name: `languages install` of `languages install c`, `start` of `start all`. */
+function commandOf(words: readonly string[]): string | undefined {
+  const two = words.slice(0, 2).join(' ');
+  return two in COMMAND_HELP ? two : words[0];
+}
+
 async function main(argv: string[]): Promise<number> {
+  const named = commandOf(argv.filter((arg) => !arg.startsWith('-')));
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' }, ...(named && COMMAND_OPTIONS[named]) } });
   } catch (error) {
     // Node's message goes on about positionals after `--`; its first sentence names the option.
     const problem = (error as Error).message.split('. ')[0];
-    const command = argv.find((arg) => !arg.startsWith('-'));
-    const help = command && command in COMMAND_HELP ? `See \`sandq ${command} --help\`.` : SEE_HELP;
+    const help = named && named in COMMAND_HELP ? `See \`sandq ${named} --help\`.` : SEE_HELP;
     process.stderr.write(`sandq: ${problem}. ${help}\n`);
     return 2;
   }
   const [command = 'help', ...rest] = parsed.positionals;
   if (parsed.values.help) {
     // `sandq --help` is the usage; `sandq <command> --help` that command's help.
-    const about = parsed.positionals[0];
+    const about = commandOf(parsed.positionals);
     if (about !== undefined && !(about in COMMAND_HELP)) {
       process.stderr.write(`Unknown command "${about}". ${SEE_HELP}\n`);
       return 2;
@@ -125,8 +170,10 @@ async function main(argv: string[]): Promise<number> {
       return await doctor(loadConfig());
     case 'config':
       return printConfig();
+    case 'languages':
+      return languages(rest, parsed.values, loadConfig());
     case 'help':
-      process.stdout.write(`${helpOf(rest[0])}\n`);
+      process.stdout.write(`${helpOf(commandOf(rest))}\n`);
       return 0;
     default:
       process.stderr.write(`Unknown command "${command}". ${SEE_HELP}\n\n${USAGE}\n`);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SETTING_GROUPS } from '../../src/shared/config.js';
+import { LanguageRegistry } from '../../src/shared/languages/LanguageRegistry.js';
 import { eventually } from '../helpers/eventually.js';
 import { processesInGroup, processesInUidRange, processGone } from '../helpers/processes.js';
 import { postJson, runExecution } from '../helpers/service.js';
@@ -60,13 +61,13 @@ describe('sandq --help and unknown options', () => {
       const started = runCli(args, {});
       expect(await started.exit).toBe(0);
       expect(started.output()).toMatch(/^Usage: sandq <command>/);
-      for (const command of ['start', 'doctor', 'config']) expect(started.output()).toContain(`  ${command}`);
+      for (const command of ['start', 'doctor', 'config', 'languages']) expect(started.output()).toContain(`  ${command}`);
     }
   });
 
-  it.each(['start', 'doctor', 'config', 'help'])('prints the help of `%s --help` and exits 0 without running it', async (command) => {
+  it.each(['start', 'doctor', 'config', 'languages', 'languages list', 'languages install', 'help'])('prints the help of `%s --help` and exits 0 without running it', async (command) => {
     // An invalid setting shows that the command did not run (it would exit 2).
-    const started = runCli([command, '--help'], { PORT: 'not-a-port' });
+    const started = runCli([...command.split(' '), '--help'], { PORT: 'not-a-port' });
     expect(await started.exit).toBe(0);
     expect(started.output()).toMatch(new RegExp(`^Usage: sandq ${command}`));
   });
@@ -76,6 +77,18 @@ describe('sandq --help and unknown options', () => {
     expect(await started.exit).toBe(2);
     expect(started.output()).toContain("Unknown option '--verbose'");
     expect(started.output()).toContain('See `sandq start --help`.');
+  });
+
+  it('names the subcommand whose help applies to an unknown option', async () => {
+    const started = runCli(['languages', 'list', '--all'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain("Unknown option '--all'. See `sandq languages list --help`.");
+  });
+
+  it('shows a subcommand\'s help for `help languages install`', async () => {
+    const started = runCli(['help', 'languages', 'install'], {});
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toMatch(/^Usage: sandq languages install/);
   });
 
   it('says where the help is for an unknown command', async () => {
@@ -109,6 +122,98 @@ describe('sandq config', () => {
     expect(await started.exit).toBe(2);
     expect(started.output()).toContain('Invalid configuration');
     expect(started.output()).toContain('PORT:');
+  });
+});
+
+describe('sandq languages', () => {
+  // Needs the toolchains of the built-in languages, as test/e2e/languages.test.ts does: .ci/run installs them first.
+  const ABSENT_PACKAGE = 'sandq-test-absent-package';
+  const languagesFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sandq-languages-')), 'languages.json');
+  const fake = { displayName: 'Not installed', sourceFile: 'main.fake', version: ['sandq-no-such-compiler', '--version'], run: ['sandq-no-such-compiler', 'main.fake'] };
+  writeFileSync(
+    languagesFile,
+    JSON.stringify({
+      languages: [
+        { ...fake, name: 'fakelang', aliases: ['fk'], packages: { apt: [ABSENT_PACKAGE] } },
+        // Its one package is installed, but it does not bring the program.
+        { ...fake, name: 'fakebash', packages: { apt: ['bash'] } },
+      ],
+    }),
+  );
+  const withFile = { LANGUAGES_FILE: languagesFile };
+  const defined = LanguageRegistry.load({ file: languagesFile }).names;
+
+  it('lists every defined language, and marks one whose program is missing as not installed', async () => {
+    const started = runCli(['languages', 'list'], withFile);
+    expect(await started.exit).toBe(0);
+    const [header, ...rows] = started.output().trim().split('\n');
+    expect(header).toMatch(/^LANGUAGE\s+ALIASES\s+COMPILED\s+INSTALLED\s+APT PACKAGES$/);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(defined);
+    expect(rows.find((row) => row.startsWith('fakelang '))).toMatch(/^fakelang\s+fk\s+no\s+no \(sandq-no-such-compiler missing\)\s+sandq-test-absent-package$/);
+    expect(rows.find((row) => row.startsWith('c '))).toMatch(/^c\s+gcc\s+yes\s+yes\s+gcc libc6-dev$/);
+    expect(rows.find((row) => row.startsWith('python '))).toMatch(/^python\s+py,python3\s+no\s+yes\s+python3$/);
+  });
+
+  it('lists the same as JSON, narrowed to ENABLED_LANGUAGES', async () => {
+    const started = runCli(['languages', 'list', '--json'], { ...withFile, ENABLED_LANGUAGES: 'py,fk' });
+    expect(await started.exit).toBe(0);
+    expect(JSON.parse(started.output())).toEqual([
+      { name: 'fakelang', displayName: 'Not installed', aliases: ['fk'], compiled: false, installed: false, missing: ['sandq-no-such-compiler'], packages: { apt: [ABSENT_PACKAGE] } },
+      { name: 'python', displayName: 'Python 3', aliases: ['py', 'python3'], compiled: false, installed: true, missing: [], packages: { apt: ['python3'] } },
+    ]);
+  });
+
+  it('prints, with --dry-run, the apt-get commands for the packages not yet installed, and runs nothing', async () => {
+    const started = runCli(['languages', 'install', 'c', 'python', 'fk', '--dry-run'], withFile);
+    expect(await started.exit).toBe(0);
+    const out = started.output();
+    expect(out).toContain('Languages: c, python, fakelang\n');
+    expect(out).toContain(`Packages: gcc libc6-dev python3 ${ABSENT_PACKAGE}\n`);
+    expect(out).toContain('Already installed: gcc libc6-dev python3\n');
+    expect(out).toMatch(new RegExp(`Would run:\n  (sudo )?env DEBIAN_FRONTEND=noninteractive apt-get update\n  (sudo )?env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${ABSENT_PACKAGE}\n$`));
+  });
+
+  it('installs nothing for a language whose packages are all installed, and exits 0', async () => {
+    const started = runCli(['languages', 'install', 'bash'], {});
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toContain('Nothing to install: every package is already installed.');
+    expect(started.output()).not.toContain('apt-get');
+  });
+
+  it('exits 1 when a language\'s packages are installed but its program is still missing', async () => {
+    const started = runCli(['languages', 'install', 'fakebash'], withFile);
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain('Nothing to install');
+    expect(started.output()).toContain('fakebash: sandq-no-such-compiler not found under /usr even with bash installed');
+  });
+
+  it('exits 2 naming an unknown language and the defined ones', async () => {
+    const started = runCli(['languages', 'install', 'c', 'cobol', '--dry-run'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain(`Unknown language "cobol". Defined: ${LanguageRegistry.load({}).names.join(', ')}`);
+    expect(started.output()).not.toContain('Would run');
+  });
+
+  it('exits 2 when given neither languages nor --all, or both', async () => {
+    for (const args of [['install'], ['install', 'c', '--all']]) {
+      const started = runCli(['languages', ...args], {});
+      expect(await started.exit).toBe(2);
+      expect(started.output()).toContain('name the languages to install, or give --all');
+    }
+  });
+
+  it('exits 2 naming an unknown subcommand', async () => {
+    const started = runCli(['languages', 'add', 'c'], {});
+    expect(await started.exit).toBe(2);
+    expect(started.output()).toContain('Unknown languages command "add". See `sandq languages --help`.');
+  });
+
+  it('prints the packages and the command, and exits 1, on a host without apt-get', async () => {
+    const started = runCli(['languages', 'install', 'c', '--dry-run'], { PATH: mkdtempSync(path.join(os.tmpdir(), 'sandq-path-')) });
+    expect(await started.exit).toBe(1);
+    expect(started.output()).toContain('Packages: gcc libc6-dev\n');
+    expect(started.output()).toContain('this host has no apt-get');
+    expect(started.output()).toMatch(/apt-get update && .*apt-get install -y --no-install-recommends gcc libc6-dev\n/);
   });
 });
 

@@ -50,6 +50,7 @@ const WORKER_READY = [/"msg":"worker started"/];
 const EXAMPLES = new Map<string, Example>([
   [key('README.md', 'npm ci'), { by: 'ci' }],
   [key('README.md', 'npm test'), { by: 'ci' }],
+  [key('README.md', 'npm run sandq -- languages install --all'), { by: 'ci' }],
   [key('README.md', 'npm start'), { by: 'start', ready: [[...API_READY, ...WORKER_READY]] }],
   [
     key('README.md', `id=$(curl -s http://127.0.0.1:3000/v1/executions -H 'Content-Type: application/json' \\
@@ -82,6 +83,7 @@ curl -s "http://127.0.0.1:3000/v1/executions/$id?wait=30"`),
 REDIS_URL=redis://127.0.0.1:6379 npm run worker   # executions only; start as many as you like`),
     { by: 'start', ready: [API_READY, WORKER_READY] },
   ],
+  [key('docs/operations.md', 'npm run sandq -- languages list'), { by: 'command', prints: /^LANGUAGE\s+ALIASES\s+COMPILED\s+INSTALLED\s+APT PACKAGES\n[\s\S]*^python\s+py,python3\s+no\s+yes\s+python3$/m }],
   [key('docs/e2b.md', 'E2B_API_KEY=e2b_… SANDBOX_PROVIDER=e2b npm start'), { by: 'test', file: 'test/e2e/e2b.pool.test.ts', evidence: "SANDBOX_PROVIDER: 'e2b'" }],
   [
     key('docs/development.md', `npm ci              # the locked dependencies, exactly

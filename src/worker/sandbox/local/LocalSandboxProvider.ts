@@ -17,7 +17,7 @@ import { BwrapProcess } from './BwrapProcess.js';
 import { installTranspiler } from './installTranspiler.js';
 import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
-import { locateRuntimes, resolveCommand } from './runtimes.js';
+import { locateRuntimes, missingPrograms, resolveCommand } from './runtimes.js';
 import type { LanguageDefinition } from '../../../shared/languages/languageDefinition.js';
 import { runtimeFlags } from '../common/runtimeFlags.js';
 import { versionFromAnswer } from '../common/interpreters.js';
@@ -288,8 +288,7 @@ async function probeLanguages(
 ): Promise<LanguageVersion[]> {
   const candidates = definitions.filter((d) => {
     if (!context.runtimes.has(d.launcher) || (d.transpiler && !context.transpiles)) return false;
-    const programs = [d.version, d.run, ...(d.compile ? [d.compile] : [])].map((command) => resolveCommand(command)[0]!);
-    return programs.every((program) => program.startsWith('/') || program.startsWith('./'));
+    return missingPrograms(d).length === 0;
   });
   const found: LanguageVersion[] = [];
   const queue = [...candidates];

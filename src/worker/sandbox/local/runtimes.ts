@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { findExecutable } from '../../../shared/findExecutable.js';
+import type { LanguageDefinition } from '../../../shared/languages/languageDefinition.js';
 import type { Runtime } from '../SandboxProvider.js';
 import { INTERPRETERS, RUNTIMES } from '../common/interpreters.js';
 
@@ -50,4 +51,16 @@ export function resolveCommand(command: readonly string[]): string[] {
     resolved.set(name, found);
   }
   return [found, ...rest];
+}
+
+/**
+ * The programs of a definition's commands (version, compile, run) that are
+ * not installed where the sandbox sees them; none means its toolchain is
+ * installed. `./main` is what the compile writes, and an absolute path is
+ * the definition's own (the bundled transpiler is one only inside the sandbox).
+ */
+export function missingPrograms(definition: Pick<LanguageDefinition, 'version' | 'compile' | 'run'>): string[] {
+  const commands = [definition.version, ...(definition.compile ? [definition.compile] : []), definition.run];
+  const programs = commands.map((command) => resolveCommand(command)[0]!);
+  return [...new Set(programs.filter((program) => !program.startsWith('/') && !program.startsWith('./')))];
 }
