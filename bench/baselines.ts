@@ -84,7 +84,7 @@ export interface HostCompileAndRun {
 /**
  * The same toolchain's compile + run of `source` on the host, outside any
  * sandbox: the definition's own `compile` argv, then its `run` argv, in a
- * fresh temp dir, with the environment a sandbox starts from (PATH, LANG) and
+ * fresh temp dir, with the environment a sandbox starts from (PATH, HOME, TMPDIR, LANG) and
  * the definition's `env`. Paths the definition puts under the sandbox's /tmp
  * or /work point into that temp dir, so each sample starts as empty as a
  * job's sandbox does: Go's GOCACHE is under /tmp there, a fresh tmpfs per

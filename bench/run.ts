@@ -11,6 +11,8 @@ import { percentile, progress, timed } from './stats.js';
  * `npm run bench`: sandq measured against this machine's own limits, in one
  * run. Every figure stands beside the baseline it should be judged by.
  */
+
+/** How much each measure takes: `--quick`'s and a full run's. */
 const SAMPLES = {
   quick: { cold: 10, warm: 30, saturate: 100, compiled: 5, intakeSeconds: 3 },
   full: { cold: 30, warm: 200, saturate: 400, compiled: 20, intakeSeconds: 10 },
@@ -122,6 +124,7 @@ function helloWorld(language: string): string {
   if (!file) throw new Error(`test/fixtures/languages/${language} has no hello program`);
   return readFileSync(new URL(file, dir), 'utf8');
 }
+
 const rows: Row[] = [];
 
 const redis = await RedisServerProcess.start();
@@ -188,22 +191,22 @@ try {
     // One of each first, untimed: the toolchain's files are then in the page cache for both alike.
     await runOne(compiledService.baseUrl, body);
     await hostCompileAndRun(language, body.code);
-    const api: Breakdown[] = [];
+    const jobs: Breakdown[] = [];
     const host: HostCompileAndRun[] = [];
     for (let i = 0; i < N.compiled; i++) {
-      api.push(await runOne(compiledService.baseUrl, body));
+      jobs.push(await runOne(compiledService.baseUrl, body));
       host.push(await hostCompileAndRun(language, body.code));
     }
     for (const p of [50, 95]) {
       rows.push({
         measure: `${name} compile + run of hello world, POST→result, p${p}`,
-        value: percentile(api.map((b) => b.total), p),
+        value: percentile(jobs.map((b) => b.total), p),
         unit: 'ms',
         baseline: { name: `host compile + run, p${p}`, value: percentile(host.map((h) => h.total), p) },
         target: { op: '≤', ratio: 1.3 },
       });
     }
-    rows.push({ measure: '  p50 of: compile in its sandbox', value: percentile(api.map((b) => b.compile), 50), unit: 'ms', baseline: { name: 'host compile, p50', value: percentile(host.map((h) => h.compile), 50) } });
+    rows.push({ measure: '  p50 of: compile in its sandbox', value: percentile(jobs.map((b) => b.compile), 50), unit: 'ms', baseline: { name: 'host compile, p50', value: percentile(host.map((h) => h.compile), 50) } });
   }
   await compiledService.stop();
 
