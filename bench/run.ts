@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { RedisServerProcess } from '../src/cli/RedisServerProcess.js';
-import { bullmqRoundTrip, coldSpawnLatency, rawSpawnRate } from './baselines.js';
+import { LanguageRegistry } from '../src/shared/languages/LanguageRegistry.js';
+import { bullmqRoundTrip, coldSpawnLatency, hostCompileAndRun, rawSpawnRate, type HostCompileAndRun } from './baselines.js';
 import { serviceMemory, startService } from './service.js';
 import { percentile, progress, timed } from './stats.js';
 
@@ -10,17 +11,28 @@ import { percentile, progress, timed } from './stats.js';
  * `npm run bench`: sandq measured against this machine's own limits, in one
  * run. Every figure stands beside the baseline it should be judged by.
  */
+
+/** How much each measure takes: `--quick`'s and a full run's. */
+const SAMPLES = {
+  quick: { cold: 10, warm: 30, saturate: 100, compiled: 5, intakeSeconds: 3 },
+  full: { cold: 30, warm: 200, saturate: 400, compiled: 20, intakeSeconds: 10 },
+};
+
 const HELP = `Usage: npm run bench -- [--quick] [--json <file>]
 
 Measures sandq on this machine beside the baselines it should be judged by
-(a raw bubblewrap spawn, a BullMQ round trip) and prints one table: cold start,
-idle memory, warm latency (p50/p95/p99, and where the time went), saturated
-throughput, and the intake of an API-only process. It starts its own
-redis-server and service, and needs what \`npm start\` needs (redis-server, bwrap).
+(a raw bubblewrap spawn, a BullMQ round trip, the same toolchain outside any
+sandbox) and prints one table: cold start, idle memory, warm latency
+(p50/p95/p99, and where the time went), saturated throughput, compile + run of
+a hello world in C, C++, Java, Go and Rust (p50/p95, and the compile's part),
+and the intake of an API-only process. It starts its own redis-server and
+service, and needs what \`npm start\` needs (redis-server, bwrap) and those
+five toolchains under /usr (the \`packages\` of languages/<name>.json).
 
 Options:
-  --quick         fewer samples and shorter runs, for a smoke check; the
-                  figures are noisier
+  --quick         fewer samples and shorter runs (${SAMPLES.quick.compiled} compile + runs per
+                  language instead of ${SAMPLES.full.compiled}), for a smoke check; the figures,
+                  p95 above all, are noisier
   --json <file>   also write the rows (with their baselines and targets) to <file>
   -h, --help      show this text`;
 
@@ -36,7 +48,7 @@ if (flags.help) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-const N = flags.quick ? { cold: 10, warm: 30, saturate: 100, intakeSeconds: 3 } : { cold: 30, warm: 200, saturate: 400, intakeSeconds: 10 };
+const N = flags.quick ? SAMPLES.quick : SAMPLES.full;
 const UID_BASE = 2_000_000;
 const UID_COUNT = 4096;
 const MiB = 1024 * 1024;
@@ -61,7 +73,7 @@ interface ExecutionTimes {
   createdAt: string;
   startedAt: string;
   finishedAt: string;
-  result: { durationMs: number } | null;
+  result: { durationMs: number; compile: { durationMs: number } | null } | null;
 }
 
 async function result(baseUrl: string, id: string): Promise<ExecutionTimes> {
@@ -75,6 +87,8 @@ async function result(baseUrl: string, id: string): Promise<ExecutionTimes> {
 interface Breakdown {
   total: number;
   queue: number;
+  /** The compile in the job's sandbox (0 for interpreted languages). */
+  compile: number;
   sandboxRun: number;
   workerOverhead: number;
   resultToClient: number;
@@ -86,8 +100,9 @@ async function runOne(baseUrl: string, body: unknown): Promise<Breakdown> {
   const ended = Date.now();
   if (execution.status !== 'succeeded') throw new Error(`a bench job ended ${execution.status}`);
   const [created, begun, finished] = [execution.createdAt, execution.startedAt, execution.finishedAt].map(Date.parse) as [number, number, number];
+  const compile = execution.result?.compile?.durationMs ?? 0;
   const sandboxRun = execution.result?.durationMs ?? 0;
-  return { total: ended - started, queue: begun - created, sandboxRun, workerOverhead: finished - begun - sandboxRun, resultToClient: ended - finished };
+  return { total: ended - started, queue: begun - created, compile, sandboxRun, workerOverhead: finished - begun - compile - sandboxRun, resultToClient: ended - finished };
 }
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -99,6 +114,17 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 
 const PY = { language: 'python', code: 'pass' };
 const JS = { language: 'javascript', code: ';' };
+const COMPILED = ['c', 'cpp', 'java', 'go', 'rust'];
+const languages = LanguageRegistry.load();
+
+/** The language's own hello world, the one its end-to-end tests run. */
+function helloWorld(language: string): string {
+  const dir = new URL(`../test/fixtures/languages/${language}/`, import.meta.url);
+  const file = readdirSync(dir).find((name) => name.startsWith('hello.'));
+  if (!file) throw new Error(`test/fixtures/languages/${language} has no hello program`);
+  return readFileSync(new URL(file, dir), 'utf8');
+}
+
 const rows: Row[] = [];
 
 const redis = await RedisServerProcess.start();
@@ -155,6 +181,34 @@ try {
   });
   rows.push({ measure: 'saturated throughput, trivial python', value: N.saturate / (saturateMs / 1000), unit: 'jobs/s', baseline: { name: 'raw spawn rate', value: spawnRate }, target: { op: '≥', ratio: 0.8 } });
   await service.stop();
+
+  // Compiled languages run on the bash launcher: a service whose warm pool holds bash sandboxes, as by default.
+  const compiledService = await startService('all', { ...env, POOL_RUNTIMES: 'bash' });
+  for (const name of COMPILED) {
+    const language = languages.find(name)!;
+    const body = { language: name, code: helloWorld(name) };
+    progress(`compile + run: ${N.compiled} ${name} hello worlds through the API and as many on the host, in turn`);
+    // One of each first, untimed: the toolchain's files are then in the page cache for both alike.
+    await runOne(compiledService.baseUrl, body);
+    await hostCompileAndRun(language, body.code);
+    const jobs: Breakdown[] = [];
+    const host: HostCompileAndRun[] = [];
+    for (let i = 0; i < N.compiled; i++) {
+      jobs.push(await runOne(compiledService.baseUrl, body));
+      host.push(await hostCompileAndRun(language, body.code));
+    }
+    for (const p of [50, 95]) {
+      rows.push({
+        measure: `${name} compile + run of hello world, POST→result, p${p}`,
+        value: percentile(jobs.map((b) => b.total), p),
+        unit: 'ms',
+        baseline: { name: `host compile + run, p${p}`, value: percentile(host.map((h) => h.total), p) },
+        target: { op: '≤', ratio: 1.3 },
+      });
+    }
+    rows.push({ measure: '  p50 of: compile in its sandbox', value: percentile(jobs.map((b) => b.compile), 50), unit: 'ms', baseline: { name: 'host compile, p50', value: percentile(host.map((h) => h.compile), 50) } });
+  }
+  await compiledService.stop();
 
   progress(`intake: ${N.intakeSeconds} s of submissions into an API-only process`);
   const api = await startService('api', { ...env, QUEUE_PREFIX: 'bench-intake' });
