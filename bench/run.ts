@@ -14,8 +14,8 @@ import { percentile, progress, timed } from './stats.js';
 
 /** How much each measure takes: `--quick`'s and a full run's. */
 const SAMPLES = {
-  quick: { cold: 10, warm: 30, saturate: 100, compiled: 5, intakeSeconds: 3 },
-  full: { cold: 30, warm: 200, saturate: 400, compiled: 20, intakeSeconds: 10 },
+  quick: { cold: 10, warm: 30, saturate: 100, compiled: 5, testCaseRounds: 1, intakeSeconds: 3 },
+  full: { cold: 30, warm: 200, saturate: 400, compiled: 20, testCaseRounds: 5, intakeSeconds: 10 },
 };
 
 const HELP = `Usage: npm run bench -- [--quick] [--json <file>]
@@ -115,6 +115,12 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 const PY = { language: 'python', code: 'pass' };
 const JS = { language: 'javascript', code: ';' };
 const COMPILED = ['c', 'cpp', 'java', 'go', 'rust'];
+const TEST_CASES = 20;
+/** Each reads a number and prints it doubled: a grader's smallest program. */
+const TEST_CASE_PROGRAMS: Record<string, string> = {
+  c: '#include <stdio.h>\nint main(void) { long n; if (scanf("%ld", &n) != 1) return 1; printf("%ld\\n", 2 * n); return 0; }\n',
+  python: 'print(2 * int(input()))\n',
+};
 const languages = LanguageRegistry.load();
 
 /** The language's own hello world, the one its end-to-end tests run. */
@@ -126,6 +132,40 @@ function helloWorld(language: string): string {
 }
 
 const rows: Row[] = [];
+
+/**
+ * A TEST_CASES-case submission of a language's TEST_CASE_PROGRAMS, beside
+ * what the same program costs run alone: the program time of as many
+ * single runs (result.durationMs), plus one compile.
+ */
+async function testCaseRows(baseUrl: string, name: string): Promise<void> {
+  const code = TEST_CASE_PROGRAMS[name]!;
+  progress(`test cases: a ${TEST_CASES}-case ${name} submission, and ${TEST_CASES} single runs of the same program, ${N.testCaseRounds}×`);
+  const stdinOf = (i: number) => `${i}\n`;
+  const body = { language: name, code, tests: Array.from({ length: TEST_CASES }, (_, i) => ({ stdin: stdinOf(i), expectedStdout: `${2 * i}\n` })) };
+  await runOne(baseUrl, body);
+  const submissions: Breakdown[] = [];
+  const baselines: number[] = [];
+  for (let round = 0; round < N.testCaseRounds; round++) {
+    submissions.push(await runOne(baseUrl, body));
+    let programTime = 0;
+    for (let i = 0; i < TEST_CASES; i++) {
+      const single = await runOne(baseUrl, { language: name, code, stdin: stdinOf(i) });
+      programTime += single.sandboxRun + (i === 0 ? single.compile : 0);
+    }
+    baselines.push(programTime);
+  }
+  const compiled = languages.find(name)!.compile !== undefined;
+  rows.push({
+    measure: `${name}: ${TEST_CASES}-case submission, POST→result, p50`,
+    value: percentile(submissions.map((b) => b.total), 50),
+    unit: 'ms',
+    baseline: { name: `${TEST_CASES} single runs' program time${compiled ? ' + one compile' : ''}, p50`, value: percentile(baselines, 50) },
+    target: { op: '≤', ratio: 1.5 },
+  });
+  rows.push({ measure: '  p50 of: the cases in their sandboxes (sum)', value: percentile(submissions.map((b) => b.sandboxRun), 50), unit: 'ms' });
+}
+
 
 const redis = await RedisServerProcess.start();
 try {
@@ -180,6 +220,7 @@ try {
     });
   });
   rows.push({ measure: 'saturated throughput, trivial python', value: N.saturate / (saturateMs / 1000), unit: 'jobs/s', baseline: { name: 'raw spawn rate', value: spawnRate }, target: { op: '≥', ratio: 0.8 } });
+  await testCaseRows(service.baseUrl, 'python');
   await service.stop();
 
   // Compiled languages run on the bash launcher: a service whose warm pool holds bash sandboxes, as by default.
@@ -208,6 +249,8 @@ try {
     }
     rows.push({ measure: '  p50 of: compile in its sandbox', value: percentile(jobs.map((b) => b.compile), 50), unit: 'ms', baseline: { name: 'host compile, p50', value: percentile(host.map((h) => h.compile), 50) } });
   }
+
+  await testCaseRows(compiledService.baseUrl, 'c');
   await compiledService.stop();
 
   progress(`intake: ${N.intakeSeconds} s of submissions into an API-only process`);
