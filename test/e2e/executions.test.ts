@@ -42,6 +42,43 @@ describe('languages', () => {
     expect(ex.result?.stdout).toBe('12\n');
   });
 
+  it("bundles typescript with the request's own .ts files it imports", async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'typescript',
+      code: "import { twice } from './helper';\nimport { shout } from './lib/util.ts';\nimport { readFileSync } from 'fs';\nconsole.log(shout(String(twice(21))), readFileSync(`${__dirname}/lib/util.ts`, 'utf8').length > 0, await Promise.resolve('tla'));",
+      files: [
+        { path: 'helper.ts', content: 'export const twice = (n: number): number => n * 2;' },
+        { path: 'lib/util.ts', content: "import { twice } from '../helper';\nexport function shout(s: string): string { return `${s}!`.repeat(twice(1) / 2); }" },
+      ],
+    });
+    expect(ex.status).toBe('succeeded');
+    expect(ex.result?.stdout).toBe('42! true tla\n');
+  });
+
+  it('fails a typescript job that imports a file it was not given, and the next one runs', async () => {
+    const missing = await runExecution(svc.baseUrl, { language: 'typescript', code: "import { f } from './nowhere';\nconsole.log(f());" });
+    expect(missing.status).toBe('failed');
+    expect(missing.result?.stderr).toContain('Could not resolve "./nowhere"');
+    const next = await runExecution(svc.baseUrl, { language: 'typescript', code: "const r = require('os'); console.log(typeof r.cpus as string);" });
+    expect(next.status).toBe('succeeded');
+    expect(next.result?.stdout).toBe('function\n');
+  });
+
+  it('shows a stack trace of the program alone, as node main.js would', async () => {
+    const code = 'function fail() {\n  throw new Error("boom");\n}\nfail();\n';
+    const js = await runExecution(svc.baseUrl, { language: 'javascript', code });
+    expect(js.status).toBe('failed');
+    expect(js.result?.stderr).toContain('Error: boom\n    at fail (/work/main.js:2:9)\n    at Object.<anonymous> (/work/main.js:4:1)\n');
+    expect(js.result?.stderr).not.toContain('[eval]');
+    const esm = await runExecution(svc.baseUrl, { language: 'javascript', code: `await 0;\n${code}` });
+    expect(esm.result?.stderr).toContain('Error: boom\n    at fail (file:///work/main.js:3:9)\n');
+    expect(esm.result?.stderr).not.toContain('[eval]');
+    const ts = await runExecution(svc.baseUrl, { language: 'typescript', code: code.replace('fail()', 'fail(): never') });
+    expect(ts.status).toBe('failed');
+    expect(ts.result?.stderr).toMatch(/Error: boom\n {4}at fail \(file:\/\/\/work\/main\.js:\d+:9\)/);
+    expect(ts.result?.stderr).not.toContain('[eval]');
+  });
+
   it('runs bash', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'read name; echo "hi $name from $(hostname)"', stdin: 'ada\n' });
     expect(ex.result?.stdout).toBe('hi ada from sandbox\n');

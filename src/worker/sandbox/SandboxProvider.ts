@@ -36,9 +36,10 @@ export interface Program {
    */
   compile?: { command: readonly string[]; limits: Limits };
   /**
-   * TypeScript: the source is written to `from`, and the sandbox transpiles
-   * it to `entryFile` before the program starts, on the job's clock and
-   * within its limits, like any other work derived from the request.
+   * TypeScript: the source is written to `from`, and the sandbox bundles
+   * it, with the job's files it imports, to `entryFile` before the program
+   * starts, on the job's clock and within its limits, like any other work
+   * derived from the request.
    */
   transpile?: { from: string };
   /**

@@ -259,7 +259,7 @@ export class LocalSandbox implements WarmSandbox {
     const spec = specFiles({
       entry: program.entryFile,
       command: resolveCommand(step.command),
-      transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
+      transpile: transpile && { args: transpilerArgs(transpile.from, nodeVersion) },
       args: [...step.args],
       env: programEnvironment(BASE_ENV, program.env),
     });
