@@ -304,6 +304,19 @@ describe('reading results', () => {
     expect(ex.result).toBeNull();
   });
 
+  it('returns output that is not UTF-8 exactly in base64, and flags its replacement in text', async () => {
+    const code = 'import sys\nsys.stdout.buffer.write(bytes([0xff, 0xfe, 0x00, 0x41]))\nsys.stderr.write("é ok")';
+    const exact = await runExecution(svc.baseUrl, { language: 'python', code, outputEncoding: 'base64' });
+    expect(exact.status).toBe('succeeded');
+    expect(exact.result).toMatchObject({ stdoutEncoding: 'base64', stderrEncoding: 'base64' });
+    expect([...Buffer.from(exact.result!.stdout, 'base64')]).toEqual([0xff, 0xfe, 0x00, 0x41]);
+    expect(Buffer.from(exact.result!.stderr, 'base64').toString('utf8')).toBe('é ok');
+    const text = await runExecution(svc.baseUrl, { language: 'python', code });
+    expect(text.result).toMatchObject({ stdout: '\uFFFD\uFFFD\0A', stdoutEncoding: 'utf8-replaced', stderr: 'é ok', stderrEncoding: 'utf8' });
+    const refused = await postJson(svc.baseUrl, '/v1/executions', { language: 'python', code, outputEncoding: 'latin1' });
+    expect(refused.status).toBe(400);
+  });
+
   it('serves Bull Board with the executions queue', async () => {
     const page = await fetch(`${svc.baseUrl}/admin/queues`);
     expect(page.status).toBe(200);
