@@ -75,8 +75,15 @@ describe('languages', () => {
     expect(esm.result?.stderr).not.toContain('[eval]');
     const ts = await runExecution(svc.baseUrl, { language: 'typescript', code: code.replace('fail()', 'fail(): never') });
     expect(ts.status).toBe('failed');
-    expect(ts.result?.stderr).toMatch(/Error: boom\n {4}at fail \(file:\/\/\/work\/main\.js:\d+:9\)/);
+    // From the bundle's source map: the TypeScript file and line.
+    expect(ts.result?.stderr).toContain('Error: boom\n    at fail (/work/main.ts:2:9)\n');
     expect(ts.result?.stderr).not.toContain('[eval]');
+    const imported = await runExecution(svc.baseUrl, {
+      language: 'typescript',
+      code: "import { check } from './lib/util';\ncheck(-1);",
+      files: [{ path: 'lib/util.ts', content: 'export function check(n: number): void {\n  if (n < 0) throw new RangeError(`negative: ${n}`);\n}' }],
+    });
+    expect(imported.result?.stderr).toContain('RangeError: negative: -1\n    at check (/work/lib/util.ts:2:20)\n    at <anonymous> (/work/main.ts:2:1)\n');
   });
 
   it('runs bash', async () => {

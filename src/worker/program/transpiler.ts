@@ -29,6 +29,8 @@ const COMMONJS_BANNER = [
  * bundled into one program on stdout, packages and node's modules are left
  * to node; types stripped (not checked), errors only. An ES module, so that
  * top-level await works, with what CommonJS programs use (COMMONJS_BANNER).
+ * Its inline source map (without the sources, which are in the work dir)
+ * lets node's stack traces name the TypeScript files and lines.
  */
 export function transpilerArgs(entryFile: string, nodeVersion: string | undefined): string[] {
   return [
@@ -38,6 +40,8 @@ export function transpilerArgs(entryFile: string, nodeVersion: string | undefine
     `--banner:js=${COMMONJS_BANNER}`,
     '--define:__filename=__sandqFilename',
     '--define:__dirname=__sandqDirname',
+    '--sourcemap=inline',
+    '--sources-content=false',
     '--log-level=error',
   ];
 }

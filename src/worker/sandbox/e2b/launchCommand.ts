@@ -56,10 +56,9 @@ export function launchCommand(program: Pick<Program, 'runtime' | 'entryFile' | '
   } else {
     lines.push(`rm -rf ${SPEC_DIR}`);
   }
-  lines.push(
-    'argc=${spec[0]}',
-    `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${interpreter(runtime, versions).join(' ')} ${shellQuote(entryFile)} "\${spec[@]:1:argc}"`,
-  );
+  // A bundle's stack traces name the TypeScript files and lines, from its source map.
+  const command = [...interpreter(runtime, versions), ...(transpile ? ['--enable-source-maps'] : []), shellQuote(entryFile)];
+  lines.push('argc=${spec[0]}', `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${command.join(' ')} "\${spec[@]:1:argc}"`);
   return lines.join('\n');
 }
 

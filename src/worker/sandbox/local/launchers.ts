@@ -117,6 +117,8 @@ if (spec.transpile) {
   if (built.signal) process.kill(process.pid, built.signal);
   if (built.status !== 0) process.exit(built.status);
   fs.writeFileSync(spec.entry, built.stdout);
+  // Stack traces name the TypeScript files and lines, from the bundle's source map.
+  process.setSourceMapsEnabled(true);
 }
 for (const name of Object.keys(process.env)) delete process.env[name];
 Object.assign(process.env, spec.env);
