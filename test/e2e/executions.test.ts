@@ -320,6 +320,11 @@ describe('reading results', () => {
     expect(Buffer.from(exact.result!.stderr, 'base64').toString('utf8')).toBe('é ok');
     const text = await runExecution(svc.baseUrl, { language: 'python', code });
     expect(text.result).toMatchObject({ stdout: '\uFFFD\uFFFD\0A', stdoutEncoding: 'utf8-replaced', stderr: 'é ok', stderrEncoding: 'utf8' });
+    // A compile's output too.
+    const compiled = await runExecution(svc.baseUrl, { language: 'c', code: '#warning "compiled"\nint main(void) { return 0; }', outputEncoding: 'base64' });
+    expect(compiled.status).toBe('succeeded');
+    expect(compiled.result?.compile).toMatchObject({ stdoutEncoding: 'base64', stderrEncoding: 'base64' });
+    expect(Buffer.from(compiled.result!.compile!.stderr, 'base64').toString('utf8')).toContain('#warning');
     const refused = await postJson(svc.baseUrl, '/v1/executions', { language: 'python', code, outputEncoding: 'latin1' });
     expect(refused.status).toBe(400);
   });
