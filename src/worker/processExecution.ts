@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ExecutionJobData } from '../shared/queues.js';
 import { prepareProgram } from './program/prepareProgram.js';
 import { runInFreshSandbox } from './runInFreshSandbox.js';
+import { encodeOutput } from './sandbox/OutputCollector.js';
 import { ProgramInputError } from './sandbox/ProgramInputError.js';
 import type { SandboxPool } from './sandbox/SandboxPool.js';
 import type { OutputStream, RunOutcome, Termination } from './sandbox/SandboxProvider.js';
@@ -46,8 +47,8 @@ const COMPILE_LIMIT: Record<RunLimit, CompileResult['limit']> = {
 
 function compileResult(compile: RunOutcome['compile']): CompileResult | null {
   if (!compile) return null;
-  const { exitCode, signal, stdout, stderr, durationMs, cpuTimeMs, memoryPeakBytes, limit } = compile;
-  return { exitCode, signal, stdout, stderr, durationMs, cpuTimeMs, memoryPeakBytes, limit: limit && COMPILE_LIMIT[limit] };
+  const { exitCode, signal, stdout, stderr, stdoutEncoding, stderrEncoding, durationMs, cpuTimeMs, memoryPeakBytes, limit } = compile;
+  return { exitCode, signal, stdout, stderr, stdoutEncoding, stderrEncoding, durationMs, cpuTimeMs, memoryPeakBytes, limit: limit && COMPILE_LIMIT[limit] };
 }
 
 function statusOf(run: RunOutcome, tests: TestCaseResult[] | null): FinalStatus {
@@ -83,12 +84,15 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
         request.tests && deps.onTestCase
           ? (index: number, outcome: RunOutcome) => deps.onTestCase!(String(job.id), index, testCaseResult(outcome, request.tests![index]!, comparison))
           : undefined;
-      started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput, ...(onCase ? { onCase } : {}) });
+      started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput, outputEncoding: request.outputEncoding, ...(onCase ? { onCase } : {}) });
     } catch (error) {
       if (error instanceof ProgramInputError) {
         log.info({ status: 'failed', reason: error.message }, 'the request\'s files could not be laid out in the sandbox');
+        const stdout = encodeOutput(Buffer.alloc(0), request.outputEncoding);
+        const stderr = encodeOutput(Buffer.from(`${error.message}\n`), request.outputEncoding);
         const result = {
-          ...{ compile: null, exitCode: null, signal: null, stdout: '', stderr: `${error.message}\n`, stdoutTruncated: false, stderrTruncated: false },
+          ...{ compile: null, exitCode: null, signal: null, stdout: stdout.content, stderr: stderr.content, stdoutEncoding: stdout.encoding, stderrEncoding: stderr.encoding },
+          ...{ stdoutTruncated: false, stderrTruncated: false },
           ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, tests: null, summary: null, queuedMs, artifacts: [], skippedArtifacts: [] },
         };
         return { status: 'failed', result, error: null };

@@ -61,6 +61,17 @@ describe.each(['local', 'e2b'] as const)('the execution contract on %s', (provid
     expect(ex.result?.stdout).toBe('12\n');
   });
 
+  it("bundles typescript with the request's own files it imports, and its stack traces name them", async () => {
+    const ex = await run({
+      language: 'typescript',
+      code: "import { check } from './lib/util';\nconsole.log(check(2));\ncheck(-1);",
+      files: [{ path: 'lib/util.ts', content: 'export function check(n: number): number {\n  if (n < 0) throw new RangeError(`negative: ${n}`);\n  return n * 21;\n}' }],
+    });
+    expect(ex.status).toBe('failed');
+    expect(ex.result?.stdout).toBe('42\n');
+    expect(ex.result?.stderr).toMatch(/RangeError: negative: -1\n {4}at check \(\/.*\/lib\/util\.ts:2:20\)\n/);
+  });
+
   it('runs bash with stdin', async () => {
     const ex = await run({ language: 'bash', code: 'read name; echo "hi $name"; cat', stdin: 'ada\nrest of it\n' });
     expect(ex.result?.stdout).toBe('hi ada\nrest of it\n');

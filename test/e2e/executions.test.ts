@@ -42,6 +42,50 @@ describe('languages', () => {
     expect(ex.result?.stdout).toBe('12\n');
   });
 
+  it("bundles typescript with the request's own .ts files it imports", async () => {
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'typescript',
+      code: "import { twice } from './helper';\nimport { shout } from './lib/util.ts';\nimport { readFileSync } from 'fs';\nconsole.log(shout(String(twice(21))), readFileSync(`${__dirname}/lib/util.ts`, 'utf8').length > 0, await Promise.resolve('tla'));",
+      files: [
+        { path: 'helper.ts', content: 'export const twice = (n: number): number => n * 2;' },
+        { path: 'lib/util.ts', content: "import { twice } from '../helper';\nexport function shout(s: string): string { return `${s}!`.repeat(twice(1) / 2); }" },
+      ],
+    });
+    expect(ex.status).toBe('succeeded');
+    expect(ex.result?.stdout).toBe('42! true tla\n');
+  });
+
+  it('fails a typescript job that imports a file it was not given, and the next one runs', async () => {
+    const missing = await runExecution(svc.baseUrl, { language: 'typescript', code: "import { f } from './nowhere';\nconsole.log(f());" });
+    expect(missing.status).toBe('failed');
+    expect(missing.result?.stderr).toContain('Could not resolve "./nowhere"');
+    const next = await runExecution(svc.baseUrl, { language: 'typescript', code: "const r = require('os'); console.log(typeof r.cpus as string);" });
+    expect(next.status).toBe('succeeded');
+    expect(next.result?.stdout).toBe('function\n');
+  });
+
+  it('shows a stack trace of the program alone, as node main.js would', async () => {
+    const code = 'function fail() {\n  throw new Error("boom");\n}\nfail();\n';
+    const js = await runExecution(svc.baseUrl, { language: 'javascript', code });
+    expect(js.status).toBe('failed');
+    expect(js.result?.stderr).toContain('Error: boom\n    at fail (/work/main.js:2:9)\n    at Object.<anonymous> (/work/main.js:4:1)\n');
+    expect(js.result?.stderr).not.toContain('[eval]');
+    const esm = await runExecution(svc.baseUrl, { language: 'javascript', code: `await 0;\n${code}` });
+    expect(esm.result?.stderr).toContain('Error: boom\n    at fail (file:///work/main.js:3:9)\n');
+    expect(esm.result?.stderr).not.toContain('[eval]');
+    const ts = await runExecution(svc.baseUrl, { language: 'typescript', code: code.replace('fail()', 'fail(): never') });
+    expect(ts.status).toBe('failed');
+    // From the bundle's source map: the TypeScript file and line.
+    expect(ts.result?.stderr).toContain('Error: boom\n    at fail (/work/main.ts:2:9)\n');
+    expect(ts.result?.stderr).not.toContain('[eval]');
+    const imported = await runExecution(svc.baseUrl, {
+      language: 'typescript',
+      code: "import { check } from './lib/util';\ncheck(-1);",
+      files: [{ path: 'lib/util.ts', content: 'export function check(n: number): void {\n  if (n < 0) throw new RangeError(`negative: ${n}`);\n}' }],
+    });
+    expect(imported.result?.stderr).toContain('RangeError: negative: -1\n    at check (/work/lib/util.ts:2:20)\n    at <anonymous> (/work/main.ts:2:1)\n');
+  });
+
   it('runs bash', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'read name; echo "hi $name from $(hostname)"', stdin: 'ada\n' });
     expect(ex.result?.stdout).toBe('hi ada from sandbox\n');
@@ -265,6 +309,24 @@ describe('reading results', () => {
     const ex = (await (await fetch(`${svc.baseUrl}/v1/executions/${id}?wait=1`)).json()) as { status: string; result: unknown };
     expect(['queued', 'running']).toContain(ex.status);
     expect(ex.result).toBeNull();
+  });
+
+  it('returns output that is not UTF-8 exactly in base64, and flags its replacement in text', async () => {
+    const code = 'import sys\nsys.stdout.buffer.write(bytes([0xff, 0xfe, 0x00, 0x41]))\nsys.stderr.write("é ok")';
+    const exact = await runExecution(svc.baseUrl, { language: 'python', code, outputEncoding: 'base64' });
+    expect(exact.status).toBe('succeeded');
+    expect(exact.result).toMatchObject({ stdoutEncoding: 'base64', stderrEncoding: 'base64' });
+    expect([...Buffer.from(exact.result!.stdout, 'base64')]).toEqual([0xff, 0xfe, 0x00, 0x41]);
+    expect(Buffer.from(exact.result!.stderr, 'base64').toString('utf8')).toBe('é ok');
+    const text = await runExecution(svc.baseUrl, { language: 'python', code });
+    expect(text.result).toMatchObject({ stdout: '\uFFFD\uFFFD\0A', stdoutEncoding: 'utf8-replaced', stderr: 'é ok', stderrEncoding: 'utf8' });
+    // A compile's output too.
+    const compiled = await runExecution(svc.baseUrl, { language: 'c', code: '#warning "compiled"\nint main(void) { return 0; }', outputEncoding: 'base64' });
+    expect(compiled.status).toBe('succeeded');
+    expect(compiled.result?.compile).toMatchObject({ stdoutEncoding: 'base64', stderrEncoding: 'base64' });
+    expect(Buffer.from(compiled.result!.compile!.stderr, 'base64').toString('utf8')).toContain('#warning');
+    const refused = await postJson(svc.baseUrl, '/v1/executions', { language: 'python', code, outputEncoding: 'latin1' });
+    expect(refused.status).toBe(400);
   });
 
   it('serves Bull Board with the executions queue', async () => {

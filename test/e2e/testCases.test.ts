@@ -56,6 +56,10 @@ describe('a test-case submission', () => {
     expect(unnamed).toMatchObject({ name: null, stdout: '42\n' });
 
     const passing = await runExecution(svc.baseUrl, { language: 'c', code: SUM_C, tests: [{ stdin: '1 1', expectedStdout: '2' }, { stdin: '5 5', expectedStdout: '10' }] });
+    // Rows in base64 are still judged as text.
+    const encoded = await runExecution(svc.baseUrl, { language: 'c', code: SUM_C, outputEncoding: 'base64', tests: [{ stdin: '1 1', expectedStdout: '2' }, { stdin: '2 2', expectedStdout: '5' }] });
+    expect(statuses(encoded.result!.tests)).toEqual(['passed', 'wrong_answer']);
+    expect(encoded.result!.tests![0]).toMatchObject({ stdout: Buffer.from('2\n').toString('base64'), stdoutEncoding: 'base64', stderrEncoding: 'base64' });
     expect(passing.status).toBe('succeeded');
     expect(passing.result!.summary).toEqual({ passed: 2, total: 2 });
   });

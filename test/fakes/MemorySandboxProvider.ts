@@ -33,7 +33,7 @@ export class MemorySandbox implements WarmSandbox {
 
   async run(program: Program, _options: RunOptions): Promise<RunOutcome> {
     const stdout = `${program.args.join(' ')}\n`;
-    return { termination: 'exited', exitCode: 0, signal: null, stdout, stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null };
+    return { termination: 'exited', exitCode: 0, signal: null, stdout, stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8', stdoutTruncated: false, stderrTruncated: false, durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null };
   }
 
   async collectArtifacts(): Promise<ArtifactCollection> {

@@ -4,7 +4,7 @@ import type { ExecutionOutcome } from '../../src/shared/contract/execution.js';
 
 const SUCCEEDED: ExecutionOutcome = {
   status: 'succeeded',
-  result: { exitCode: 0, signal: null, stdout: 'hi\n', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 5, queuedMs: 1, artifacts: [], skippedArtifacts: [], compile: null, cpuTimeMs: 2, memoryPeakBytes: 4096, limit: null, tests: null, summary: null },
+  result: { exitCode: 0, signal: null, stdout: 'hi\n', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8', stdoutTruncated: false, stderrTruncated: false, durationMs: 5, queuedMs: 1, artifacts: [], skippedArtifacts: [], compile: null, cpuTimeMs: 2, memoryPeakBytes: 4096, limit: null, tests: null, summary: null },
   error: null,
 };
 

@@ -92,12 +92,14 @@ describe('assembleOutcome', () => {
   };
 
   it('reports a program that ended by itself with its own exit status and what it wrote, within the cap', () => {
-    expect(assembleOutcome({ end: { exited: { exitCode: 3, signal: null } }, output: output(), durationMs: 12 })).toEqual({
+    expect(assembleOutcome({ end: { exited: { exitCode: 3, signal: null } }, output: output(), outputEncoding: 'utf8', durationMs: 12 })).toEqual({
       termination: 'exited',
       exitCode: 3,
       signal: null,
       stdout: 'hell',
       stderr: 'oops',
+      stdoutEncoding: 'utf8',
+      stderrEncoding: 'utf8',
       stdoutTruncated: true,
       stderrTruncated: false,
       durationMs: 12,
@@ -108,7 +110,7 @@ describe('assembleOutcome', () => {
   });
 
   it('names the limit behind each stop, and takes the kernel\'s rlimit signals for limits too', () => {
-    const ended = (end: Parameters<typeof assembleOutcome>[0]['end'], limit?: 'cpuTimeMs') => assembleOutcome({ end, output: output(), durationMs: 1, ...(limit ? { limit } : {}) });
+    const ended = (end: Parameters<typeof assembleOutcome>[0]['end'], limit?: 'cpuTimeMs') => assembleOutcome({ end, output: output(), outputEncoding: 'utf8', durationMs: 1, ...(limit ? { limit } : {}) });
     expect(ended({ stoppedBy: 'timed_out' })).toMatchObject({ termination: 'timed_out', limit: 'timeoutMs' });
     expect(ended({ stoppedBy: 'timed_out' }, 'cpuTimeMs')).toMatchObject({ termination: 'timed_out', limit: 'cpuTimeMs' });
     expect(ended({ stoppedBy: 'output_exceeded' })).toMatchObject({ termination: 'output_exceeded', limit: 'maxOutputBytes' });
@@ -118,16 +120,29 @@ describe('assembleOutcome', () => {
     expect(ended({ exited: { exitCode: 137, signal: 'SIGKILL' } })).toMatchObject({ termination: 'exited', limit: null });
   });
 
+  it('gives output as the request asks: exact bytes in base64, or text that says when bytes were not UTF-8', () => {
+    const collectors = outputCollectors(16);
+    collectors.stdout.push(Buffer.from([0xff, 0xfe, 0x00, 0x41]));
+    collectors.stderr.push(Buffer.from('é ok'));
+    const end = { exited: { exitCode: 0, signal: null } };
+    expect(assembleOutcome({ end, output: collectors, outputEncoding: 'base64', durationMs: 1 })).toMatchObject({
+      ...{ stdout: '//4AQQ==', stdoutEncoding: 'base64', stderr: Buffer.from('é ok').toString('base64'), stderrEncoding: 'base64' },
+    });
+    expect(assembleOutcome({ end, output: collectors, outputEncoding: 'utf8', durationMs: 1 })).toMatchObject({
+      ...{ stdout: '\uFFFD\uFFFD\0A', stdoutEncoding: 'utf8-replaced', stderr: 'é ok', stderrEncoding: 'utf8' },
+    });
+  });
+
   it('reports a program the worker stopped as killed, whatever its transport said', () => {
     for (const stoppedBy of ['timed_out', 'output_exceeded', 'cancelled'] as const) {
-      const outcome = assembleOutcome({ end: { stoppedBy }, output: output(), durationMs: 5 });
+      const outcome = assembleOutcome({ end: { stoppedBy }, output: output(), outputEncoding: 'utf8', durationMs: 5 });
       expect(outcome).toMatchObject({ termination: stoppedBy, exitCode: null, signal: 'SIGKILL', stdout: 'hell' });
     }
   });
 });
 
 describe('asMemoryExceeded', () => {
-  const base: RunOutcome = { termination: 'exited', exitCode: 137, signal: 'SIGKILL', stdout: 'a', stderr: '', stdoutTruncated: false, stderrTruncated: false, durationMs: 7, cpuTimeMs: 3, memoryPeakBytes: 1024, limit: null };
+  const base: RunOutcome = { termination: 'exited', exitCode: 137, signal: 'SIGKILL', stdout: 'a', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8', stdoutTruncated: false, stderrTruncated: false, durationMs: 7, cpuTimeMs: 3, memoryPeakBytes: 1024, limit: null };
 
   it('turns an exit or an output overflow into a memory kill, keeping the output', () => {
     expect(asMemoryExceeded(base)).toEqual({ ...base, termination: 'memory_exceeded', exitCode: null, signal: 'SIGKILL', limit: 'memoryMb' });

@@ -22,12 +22,18 @@ const resourceUse = {
   memoryPeakBytes: z.number().nullable().describe("The step's peak memory, files in /work and /tmp included (the job's cgroup); null where the sandbox cannot tell."),
 };
 
+const streamEncoding = z
+  .enum(['utf8', 'utf8-replaced', 'base64'])
+  .describe('utf8: the bytes as text; utf8-replaced: text in which bytes that were not UTF-8 became U+FFFD; base64: the exact bytes (outputEncoding "base64").');
+const streamEncodings = { stdoutEncoding: streamEncoding, stderrEncoding: streamEncoding };
+
 const compileSchema = z
   .object({
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
     stdout: z.string(),
     stderr: z.string(),
+    ...streamEncodings,
     durationMs: z.number(),
     ...resourceUse,
     limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes', 'maxFileBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
@@ -43,6 +49,7 @@ const testCaseResultSchema = z.object({
   signal: z.string().nullable(),
   stdout: z.string(),
   stderr: z.string(),
+  ...streamEncodings,
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   durationMs: z.number(),
@@ -60,6 +67,7 @@ const resultSchema = z.object({
   signal: z.string().nullable(),
   stdout: z.string(),
   stderr: z.string(),
+  ...streamEncodings,
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   durationMs: z.number(),

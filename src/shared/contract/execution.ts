@@ -30,12 +30,25 @@ export interface ResourceUse {
   memoryPeakBytes: number | null;
 }
 
+/** How a request wants stdout and stderr in its result (`outputEncoding`). */
+export const OUTPUT_ENCODINGS = ['utf8', 'base64'] as const;
+export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
+
+/**
+ * How a result's stdout or stderr is written: `utf8`, the program's bytes as
+ * text; `utf8-replaced`, text where bytes that were not UTF-8 became U+FFFD;
+ * `base64`, the exact bytes (`outputEncoding: "base64"`).
+ */
+export type StreamEncoding = 'utf8' | 'utf8-replaced' | 'base64';
+
 /** A compiled language's compile step: what the compiler said, and how it ended. */
 export interface CompileResult extends ResourceUse {
   exitCode: number | null;
   signal: string | null;
   stdout: string;
   stderr: string;
+  stdoutEncoding: StreamEncoding;
+  stderrEncoding: StreamEncoding;
   durationMs: number;
   /** The compile limit that stopped the compiler, if one did. */
   limit: 'compileTimeoutMs' | 'compileMemoryMb' | 'maxOutputBytes' | 'maxFileBytes' | null;
@@ -48,6 +61,8 @@ export interface ExecutionResult extends ResourceUse {
   signal: string | null;
   stdout: string;
   stderr: string;
+  stdoutEncoding: StreamEncoding;
+  stderrEncoding: StreamEncoding;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   durationMs: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { LanguageRegistry } from '../languages/LanguageRegistry.js';
+import { OUTPUT_ENCODINGS } from './execution.js';
 import { RESERVED_DIR } from './languages.js';
 import { type LimitsPolicy, resolveLimits } from './limits.js';
 import { comparisonSchema, testCaseSchema } from './testCases.js';
@@ -94,6 +95,7 @@ export function executionRequestSchema(policy: LimitsPolicy, languages: Language
         .default({}),
       files: z.array(executionFileSchema).max(1000).default([]),
       artifacts: z.array(artifactPattern).max(32).default([]),
+      outputEncoding: z.enum(OUTPUT_ENCODINGS).default('utf8'),
       limits: limitsSchema.default({}),
       // Test cases: the program (compiled once) runs once per case, each in a fresh sandbox state.
       tests: z.array(testCaseSchema(max.timeoutMs)).min(1).max(policy.maxTestCases).optional(),

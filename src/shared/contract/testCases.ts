@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResourceUse, RunLimit } from './execution.js';
+import type { ResourceUse, RunLimit, StreamEncoding } from './execution.js';
 
 /** How a case's stdout is compared with its expected stdout. */
 export const COMPARISON_MODES = ['exact', 'trimTrailingWhitespace', 'tokens', 'float'] as const;
@@ -61,6 +61,8 @@ export interface TestCaseResult extends ResourceUse {
   signal: string | null;
   stdout: string;
   stderr: string;
+  stdoutEncoding: StreamEncoding;
+  stderrEncoding: StreamEncoding;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   durationMs: number;

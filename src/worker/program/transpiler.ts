@@ -10,9 +10,40 @@ const require = createRequire(import.meta.url);
  */
 export const MAX_BUILT_PROGRAM_BYTES = 8 * 1024 * 1024;
 
-/** esbuild's flags for one TypeScript file, read on stdin: types stripped (not checked), errors only. */
-export function transpilerArgs(sourceFile: string, nodeVersion: string | undefined): string[] {
-  return ['--loader=ts', ...(nodeVersion ? [`--target=node${nodeVersion}`] : []), '--log-level=error', `--sourcefile=${sourceFile}`];
+/**
+ * What a bundled ES module gets of CommonJS, as `node main.js` gives a
+ * CommonJS program: `require` (esbuild renames a program's own binding of
+ * that name), `__filename` and `__dirname` (bound by `--define` under names
+ * of their own, so a program may still declare those).
+ */
+const COMMONJS_BANNER = [
+  'import{createRequire as __sandqCreateRequire}from"node:module";',
+  'const require=__sandqCreateRequire(import.meta.url),',
+  '__sandqFilename=require("node:url").fileURLToPath(import.meta.url),',
+  '__sandqDirname=require("node:path").dirname(__sandqFilename);',
+].join('');
+
+/**
+ * esbuild's flags to bundle a TypeScript entry file, run in the work dir:
+ * the program's own files it imports (`./helper`, `./lib/util.ts`) are
+ * bundled into one program on stdout, packages and node's modules are left
+ * to node; types stripped (not checked), errors only. An ES module, so that
+ * top-level await works, with what CommonJS programs use (COMMONJS_BANNER).
+ * Its inline source map (without the sources, which are in the work dir)
+ * lets node's stack traces name the TypeScript files and lines.
+ */
+export function transpilerArgs(entryFile: string, nodeVersion: string | undefined): string[] {
+  return [
+    entryFile,
+    ...['--bundle', '--platform=node', '--format=esm', '--packages=external'],
+    ...(nodeVersion ? [`--target=node${nodeVersion}`] : []),
+    `--banner:js=${COMMONJS_BANNER}`,
+    '--define:__filename=__sandqFilename',
+    '--define:__dirname=__sandqDirname',
+    '--sourcemap=inline',
+    '--sources-content=false',
+    '--log-level=error',
+  ];
 }
 
 /**

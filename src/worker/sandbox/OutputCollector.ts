@@ -1,3 +1,12 @@
+import { isUtf8 } from 'node:buffer';
+import type { OutputEncoding, StreamEncoding } from '../../shared/contract/execution.js';
+
+/** Output as a result gives it: base64, or text that says whether bytes that were not UTF-8 were replaced. */
+export function encodeOutput(bytes: Buffer, encoding: OutputEncoding): { content: string; encoding: StreamEncoding } {
+  if (encoding === 'base64') return { content: bytes.toString('base64'), encoding: 'base64' };
+  return { content: bytes.toString('utf8'), encoding: isUtf8(bytes) ? 'utf8' : 'utf8-replaced' };
+}
+
 /**
  * Keeps a stream's output up to a byte cap. Past the cap it keeps nothing
  * more and reports the overflow, so the caller can stop the program.
@@ -22,7 +31,16 @@ export class OutputCollector {
   }
 
   text(): string {
-    return Buffer.concat(this.chunks, this.size).toString('utf8');
+    return this.bytes().toString('utf8');
+  }
+
+  /** What was kept, written as the request asked (see encodeOutput). */
+  encoded(encoding: OutputEncoding): { content: string; encoding: StreamEncoding } {
+    return encodeOutput(this.bytes(), encoding);
+  }
+
+  private bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size);
   }
 }
 

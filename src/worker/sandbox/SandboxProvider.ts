@@ -1,4 +1,4 @@
-import type { ExecutionResult } from '../../shared/contract/execution.js';
+import type { ExecutionResult, OutputEncoding } from '../../shared/contract/execution.js';
 import type { Limits } from '../../shared/contract/limits.js';
 import type { ArtifactCollection } from './Artifact.js';
 
@@ -36,9 +36,10 @@ export interface Program {
    */
   compile?: { command: readonly string[]; limits: Limits };
   /**
-   * TypeScript: the source is written to `from`, and the sandbox transpiles
-   * it to `entryFile` before the program starts, on the job's clock and
-   * within its limits, like any other work derived from the request.
+   * TypeScript: the source is written to `from`, and the sandbox bundles
+   * it, with the job's files it imports, to `entryFile` before the program
+   * starts, on the job's clock and within its limits, like any other work
+   * derived from the request.
    */
   transpile?: { from: string };
   /**
@@ -67,6 +68,8 @@ export interface RunOptions {
   limits: Limits;
   /** Aborting kills the program; the outcome then says `cancelled`. */
   signal?: AbortSignal;
+  /** How the outcome gives stdout and stderr. @defaultValue 'utf8' */
+  outputEncoding?: OutputEncoding;
   /** Called with each chunk as the program writes it (within the output cap); not for test cases. */
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
   /** Test cases: called as each case ends, in order. */
@@ -79,7 +82,7 @@ export type Termination = 'exited' | 'timed_out' | 'output_exceeded' | 'memory_e
 /** The run's part of the execution result (the processor adds queue time and artifacts), and how it ended. */
 export type RunOutcome = Pick<
   ExecutionResult,
-  'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs' | 'cpuTimeMs' | 'memoryPeakBytes' | 'limit'
+  'exitCode' | 'signal' | 'stdout' | 'stderr' | 'stdoutEncoding' | 'stderrEncoding' | 'stdoutTruncated' | 'stderrTruncated' | 'durationMs' | 'cpuTimeMs' | 'memoryPeakBytes' | 'limit'
 > & {
   termination: Termination;
   /** A compiled language's compile step, as it ended; with `compile_failed` the program never ran. */

@@ -24,7 +24,9 @@ export function testCaseResult(outcome: CaseOutcome, test: TestCaseInput, compar
   if (outcome.exitCode !== 0) return { ...row, status: 'failed' };
   if (test.expectedStdout === undefined) return { ...row, status: 'passed' };
   // Output cut at the cap was stopped as output_exceeded above: what is compared here is whole.
-  const verdict = compareOutput(outcome.stdout, test.expectedStdout, comparison);
+  // Judged as text, whatever encoding the row gives it in.
+  const stdout = outcome.stdoutEncoding === 'base64' ? Buffer.from(outcome.stdout, 'base64').toString('utf8') : outcome.stdout;
+  const verdict = compareOutput(stdout, test.expectedStdout, comparison);
   return verdict.passed ? { ...row, status: 'passed' } : { ...row, status: 'wrong_answer', firstDifference: verdict.firstDifference };
 }
 

@@ -19,7 +19,7 @@ export class RunWatch {
   private readonly onAbort = () => this.stop('cancelled');
 
   constructor(
-    private readonly options: Pick<RunOptions, 'signal' | 'onOutput'> & { timeoutMs: number; maxOutputBytes: number },
+    private readonly options: Pick<RunOptions, 'signal' | 'onOutput' | 'outputEncoding'> & { timeoutMs: number; maxOutputBytes: number },
     /** Kills the program; called once, on the first stop. */
     private readonly onStop: (reason: StopReason) => void,
   ) {
@@ -60,7 +60,8 @@ export class RunWatch {
     const durationMs = this.startedAt === undefined ? 0 : Math.round(performance.now() - this.startedAt);
     if (!this.reason && !exit) throw new Error('a program that was not stopped has an exit status');
     const end = this.reason ? { stoppedBy: this.reason } : { exited: exit! };
-    return assembleOutcome({ end, output: this.output, durationMs, ...(this.limit ? { limit: this.limit } : {}) });
+    const outputEncoding = this.options.outputEncoding ?? 'utf8';
+    return assembleOutcome({ end, output: this.output, outputEncoding, durationMs, ...(this.limit ? { limit: this.limit } : {}) });
   }
 
   /** Clears the timer and the abort listener; call once the program has ended. */

@@ -1,4 +1,4 @@
-import type { RunLimit } from '../../../shared/contract/execution.js';
+import type { OutputEncoding, RunLimit } from '../../../shared/contract/execution.js';
 import type { OutputCollector } from '../OutputCollector.js';
 import type { OutputStream, RunOutcome, Termination } from '../SandboxProvider.js';
 
@@ -22,6 +22,7 @@ export interface OutcomeInput {
   /** For a stop: the limit behind it, when it is not the stop's own (a timeout of CPU time rather than of the wall clock). */
   limit?: RunLimit;
   output: Readonly<Record<OutputStream, OutputCollector>>;
+  outputEncoding: OutputEncoding;
   durationMs: number;
 }
 
@@ -40,13 +41,17 @@ export function assembleOutcome(input: OutcomeInput): RunOutcome {
   const cpuRlimit = !('stoppedBy' in end) && signal === 'SIGXCPU';
   const termination = 'stoppedBy' in end ? end.stoppedBy : cpuRlimit ? 'timed_out' : 'exited';
   const limit = 'stoppedBy' in end ? (input.limit ?? LIMIT_OF_STOP[end.stoppedBy]) : cpuRlimit ? 'cpuTimeMs' : signal === 'SIGXFSZ' ? 'maxFileBytes' : null;
+  const stdout = input.output.stdout.encoded(input.outputEncoding);
+  const stderr = input.output.stderr.encoded(input.outputEncoding);
   return {
     termination,
     limit,
     exitCode,
     signal,
-    stdout: input.output.stdout.text(),
-    stderr: input.output.stderr.text(),
+    stdout: stdout.content,
+    stderr: stderr.content,
+    stdoutEncoding: stdout.encoding,
+    stderrEncoding: stderr.encoding,
     stdoutTruncated: input.output.stdout.truncated,
     stderrTruncated: input.output.stderr.truncated,
     durationMs: input.durationMs,

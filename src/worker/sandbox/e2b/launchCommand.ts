@@ -36,7 +36,7 @@ export function specFiles(program: Program, transpiler: Buffer | undefined): Pro
 
 /**
  * The command envd runs (under `bash -l -c`): takes the job's stdin and
- * spec, transpiles TypeScript in the VM (its output capped like a local
+ * spec, bundles TypeScript in the VM (its output capped like a local
  * sandbox's), removes what it was handed, then execs the interpreter with
  * nothing of envd's own environment (E2B_SANDBOX_ID and the like) but the
  * spec's. Nothing from the request is in this text.
@@ -48,7 +48,7 @@ export function launchCommand(program: Pick<Program, 'runtime' | 'entryFile' | '
     const nodeVersion = transpilerNodeVersion(versionOf('node', versions));
     const args = transpilerArgs(transpile.from, nodeVersion).map(shellQuote).join(' ');
     lines.push(
-      `chmod 700 ${TRANSPILER} && ${TRANSPILER} ${args} < ${shellQuote(transpile.from)} | head -c ${MAX_BUILT_PROGRAM_BYTES + 1} > ${shellQuote(entryFile)}; built=\${PIPESTATUS[0]}`,
+      `chmod 700 ${TRANSPILER} && ${TRANSPILER} ${args} | head -c ${MAX_BUILT_PROGRAM_BYTES + 1} > ${shellQuote(entryFile)}; built=\${PIPESTATUS[0]}`,
       `rm -rf ${SPEC_DIR}`,
       `if [ "$(stat -c %s ${shellQuote(entryFile)})" -gt ${MAX_BUILT_PROGRAM_BYTES} ]; then echo "${TRANSPILED_TOO_LARGE}" >&2; exit 1; fi`,
       '[ "$built" = 0 ] || exit "$built"',
@@ -56,10 +56,9 @@ export function launchCommand(program: Pick<Program, 'runtime' | 'entryFile' | '
   } else {
     lines.push(`rm -rf ${SPEC_DIR}`);
   }
-  lines.push(
-    'argc=${spec[0]}',
-    `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${interpreter(runtime, versions).join(' ')} ${shellQuote(entryFile)} "\${spec[@]:1:argc}"`,
-  );
+  // A bundle's stack traces name the TypeScript files and lines, from its source map.
+  const command = [...interpreter(runtime, versions), ...(transpile ? ['--enable-source-maps'] : []), shellQuote(entryFile)];
+  lines.push('argc=${spec[0]}', `exec /usr/bin/env -i "\${spec[@]:1+argc}" ${command.join(' ')} "\${spec[@]:1:argc}"`);
   return lines.join('\n');
 }
 

@@ -34,7 +34,7 @@ export async function runCommand(sandbox: Sandbox, command: string, options: Com
     graceTimer = setTimeout(letGo, STOP_GRACE_MS);
   };
   const watch = new RunWatch(
-    { timeoutMs: limits.timeoutMs, maxOutputBytes: limits.maxOutputBytes, signal: options.signal, onOutput: options.onOutput },
+    { timeoutMs: limits.timeoutMs, maxOutputBytes: limits.maxOutputBytes, signal: options.signal, onOutput: options.onOutput, outputEncoding: options.outputEncoding },
     () => {
       if (handle) killAndLetGo(handle);
     },

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { OutputCollector } from '../OutputCollector.js';
 import { ACK_FD } from './bwrapArguments.js';
-import type { OutputStream, RunOutcome } from '../SandboxProvider.js';
+import type { OutputStream, RunOptions, RunOutcome } from '../SandboxProvider.js';
 import { signalOfExitCode } from '../common/exitStatus.js';
 import type { ProgramExit, StopReason } from '../common/runOutcome.js';
 import { RunWatch } from '../common/RunWatch.js';
@@ -48,6 +48,7 @@ export interface BwrapRunInput {
   maxOutputBytes: number;
   signal?: AbortSignal;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+  outputEncoding?: RunOptions['outputEncoding'];
 }
 
 /** bwrap's own end as the program's: like a shell, it reports a child killed by a signal as 128 + its number. */

@@ -259,7 +259,7 @@ export class LocalSandbox implements WarmSandbox {
     const spec = specFiles({
       entry: program.entryFile,
       command: resolveCommand(step.command),
-      transpile: transpile && { from: transpile.from, args: transpilerArgs(transpile.from, nodeVersion) },
+      transpile: transpile && { args: transpilerArgs(transpile.from, nodeVersion) },
       args: [...step.args],
       env: programEnvironment(BASE_ENV, program.env),
     });
@@ -285,6 +285,7 @@ export class LocalSandbox implements WarmSandbox {
         maxOutputBytes: this.limits.maxOutputBytes,
         signal: options.signal,
         onOutput: options.onOutput,
+        outputEncoding: options.outputEncoding,
       })
       .finally(() => cpuWatch?.stop());
     const outcome = { ...ran, ...(await this.resourceUse(cpuAtStart)) };
@@ -425,7 +426,7 @@ interface Step {
 /** A case that never ran: the execution was cancelled before it. */
 function notRun(): RunOutcome {
   return {
-    ...{ termination: 'not_run', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+    ...{ termination: 'not_run', exitCode: null, signal: null, stdout: '', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8', stdoutTruncated: false, stderrTruncated: false },
     ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null },
   };
 }
@@ -435,7 +436,7 @@ function casesOutcome(cases: RunOutcome[]): RunOutcome {
   const sum = (values: (number | null)[]) => (values.every((v) => v !== null) ? values.reduce<number>((a, b) => a + b!, 0) : null);
   const peaks = cases.map((c) => c.memoryPeakBytes).filter((p): p is number => p !== null);
   return {
-    ...{ termination: cases.some((c) => c.termination === 'cancelled') ? 'cancelled' : 'exited', exitCode: null, signal: null, stdout: '', stderr: '' },
+    ...{ termination: cases.some((c) => c.termination === 'cancelled') ? 'cancelled' : 'exited', exitCode: null, signal: null, stdout: '', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8' },
     ...{ stdoutTruncated: false, stderrTruncated: false, limit: null, cases },
     durationMs: cases.reduce((total, c) => total + c.durationMs, 0),
     cpuTimeMs: sum(cases.map((c) => c.cpuTimeMs)),
@@ -446,7 +447,7 @@ function casesOutcome(cases: RunOutcome[]): RunOutcome {
 /** A compile that failed: the program never ran, the compiler's outcome says why. */
 function compileFailed(compile: RunOutcome): RunOutcome {
   return {
-    ...{ termination: 'compile_failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+    ...{ termination: 'compile_failed', exitCode: null, signal: null, stdout: '', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8', stdoutTruncated: false, stderrTruncated: false },
     ...{ durationMs: 0, cpuTimeMs: null, memoryPeakBytes: null, limit: null, compile },
   };
 }

@@ -34,8 +34,8 @@ export interface JobSpec {
   entry: string;
   /** What the bash launcher execs, the args after it (python and node run `entry` in themselves). */
   command: string[];
-  /** Set for TypeScript: the launcher transpiles `from` into `entry` first, inside the sandbox, with these transpiler arguments. */
-  transpile?: { from: string; args: string[] } | undefined;
+  /** Set for TypeScript: the launcher runs the transpiler with these arguments first, inside the sandbox, and writes what it prints to `entry`. */
+  transpile?: { args: string[] } | undefined;
   args: string[];
   env: Record<string, string>;
 }
@@ -82,9 +82,12 @@ except BaseException as error:
 
 /**
  * Node: Module.runMain runs the entry as the main module, CommonJS or ES
- * module alike. TypeScript is first transpiled by esbuild as a child of this
- * process: in the sandbox, on the job's clock, within its memory and output
- * caps; its errors are the program's stderr and exit status.
+ * module alike; called from the tick queue rather than from this script, so
+ * that no frame of the launcher (`[eval]`) is under the program's in a stack
+ * trace, which then reads as under `node main.js`. TypeScript is first
+ * bundled by esbuild as a child of this process: in the sandbox, on the
+ * job's clock, within its memory and output caps; its errors are the
+ * program's stderr and exit status.
  */
 const NODE = `
 const fs = require("fs");
@@ -104,7 +107,7 @@ if (spec.transpile) {
   const built = require("child_process").spawnSync(
     "${TRANSPILER_PATH}",
     spec.transpile.args,
-    { input: fs.readFileSync(spec.transpile.from), maxBuffer: ${MAX_BUILT_PROGRAM_BYTES}, stdio: ["pipe", "pipe", "inherit"], env: {} },
+    { maxBuffer: ${MAX_BUILT_PROGRAM_BYTES}, stdio: ["ignore", "pipe", "inherit"], env: {} },
   );
   if (built.error) {
     const tooLarge = built.error.code === "ENOBUFS";
@@ -114,11 +117,13 @@ if (spec.transpile) {
   if (built.signal) process.kill(process.pid, built.signal);
   if (built.status !== 0) process.exit(built.status);
   fs.writeFileSync(spec.entry, built.stdout);
+  // Stack traces name the TypeScript files and lines, from the bundle's source map.
+  process.setSourceMapsEnabled(true);
 }
 for (const name of Object.keys(process.env)) delete process.env[name];
 Object.assign(process.env, spec.env);
 process.argv = [process.execPath, require("path").resolve(spec.entry), ...spec.args];
-require("module").runMain();
+process.nextTick(require("module").runMain);
 `;
 
 /**
