@@ -1,5 +1,5 @@
-import { closeSync, constants, lchownSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
@@ -118,11 +118,11 @@ export class LocalSandbox implements WarmSandbox {
     settings: LocalSandboxSettings,
     runtime: Runtime,
     limits: Limits,
-    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; copyWorkBase?: boolean },
+    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; caseSpecDir?: string },
   ): Promise<BwrapProcess> {
     const command = settings.runtimes.get(runtime);
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
-    const { hostWorkDir, identity, cgroup, copyWorkBase = false } = where;
+    const { hostWorkDir, identity, cgroup, caseSpecDir } = where;
     return await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [
@@ -139,9 +139,9 @@ export class LocalSandbox implements WarmSandbox {
         tools: settings.tools.get(runtime),
         hostWorkDir,
         tmpSizeBytes: limits.memoryMb * MiB,
-        ...(copyWorkBase ? { workBase: { sizeBytes: limits.memoryMb * MiB } } : {}),
+        ...(caseSpecDir ? { workBase: { sizeBytes: limits.memoryMb * MiB, specDir: caseSpecDir } } : {}),
       }),
-      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase }),
+      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase: caseSpecDir !== undefined }),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
@@ -204,43 +204,96 @@ export class LocalSandbox implements WarmSandbox {
     // The warm (or compiling) process is done with: the program gets a process of its own, each case one apart.
     await this.bwrap.stop();
     if (program.cases) return { ...(await this.runCases(program, program.cases, options)), ...(compile ? { compile } : {}) };
-    const ran = await this.runFresh(program, run, options.limits, options, false);
+    const ran = await this.runFresh(program, run, options.limits, options);
     return { ...ran, ...(compile ? { compile } : {}) };
   }
 
   /**
-   * Each case in a sandbox of its own, one after the other, with the job's
-   * limits (a case's own timeout may be lower): /work is a fresh tmpfs copy
-   * of the job's work dir as the compile left it, so nothing a case writes
-   * reaches the next. Cases after a cancel are not run.
+   * Each case in a sandbox and a cgroup of its own, one after the other,
+   * with the job's limits (a case's own timeout may be lower): /work is a
+   * fresh tmpfs copy of the job's work dir as the compile left it, so nothing
+   * a case writes reaches the next, and its figures are its own. The next
+   * case's sandbox starts while one runs (its cgroup apart, so it takes
+   * nothing of the running case's limits), and sees only its own spec.
+   * Cases after a cancel are not run.
    */
   private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions): Promise<RunOutcome> {
+    // What the compile's launcher left of its spec is nobody's business.
+    rmSync(path.join(this.hostWorkDir, SPEC_DIR), { recursive: true, force: true });
     const outcomes: RunOutcome[] = [];
-    for (const [index, testCase] of cases.entries()) {
-      const outcome = options.signal?.aborted
-        ? notRun()
-        : await this.runFresh(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, { ...options.limits, timeoutMs: testCase.timeoutMs }, { ...options, onOutput: undefined }, true);
-      outcomes.push(outcome);
-      options.onCase?.(index, outcome);
+    const start = (index: number) => this.startCase(program, cases[index]!, index, options.limits);
+    // A case's teardown (its sandbox's end, its cgroup's removal) overlaps the next case; all are done before this returns.
+    const teardowns: Promise<void>[] = [];
+    const dispose = (started: Promise<CaseProcess>) => teardowns.push(started.then((process) => process.dispose(), () => {}));
+    let next: Promise<CaseProcess> | undefined = start(0);
+    try {
+      for (let index = 0; index < cases.length; index++) {
+        const current = next;
+        next = undefined;
+        let outcome: RunOutcome;
+        if (!current || options.signal?.aborted) {
+          outcome = notRun();
+          if (current) dispose(current);
+        } else {
+          const started = await current;
+          if (index + 1 < cases.length) next = start(index + 1);
+          try {
+            outcome = await this.watchStep(started, { ...options, onOutput: undefined }, true);
+          } finally {
+            dispose(current);
+          }
+        }
+        outcomes.push(outcome);
+        options.onCase?.(index, outcome);
+      }
+    } finally {
+      if (next) dispose(next);
+      await Promise.all(teardowns);
     }
     return casesOutcome(outcomes);
   }
 
-  /** One step in a new sandbox process (the current one must be stopped): for a program after its compile, or a test case (`copyWorkBase`). */
-  private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions, copyWorkBase: boolean): Promise<RunOutcome> {
-    this.limits = limits;
-    // The step's peak is its own, not the compiler's or an earlier case's (where the kernel can say so).
-    await this.cgroup?.resetMemoryPeak();
-    // Written before the start: a case's sandbox copies the work dir, spec included, as it starts.
-    this.writeSpec(program, step);
-    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
-      hostWorkDir: this.hostWorkDir,
-      identity: this.identity,
-      cgroup: this.cgroup,
-      copyWorkBase,
-    });
+  /** A case's sandbox, started and waiting: its own cgroup (where there are cgroups) and spec dir, its work dir a copy of the job's. */
+  private async startCase(program: Program, testCase: ProgramCase, index: number, jobLimits: Limits): Promise<CaseProcess> {
+    const limits = { ...jobLimits, timeoutMs: testCase.timeoutMs };
+    const specDir = await mkdtemp(path.join(this.settings.workDir, 's'));
+    let cgroup: JobCgroup | undefined;
     try {
-      return await this.watchStep(options, copyWorkBase);
+      await chmod(specDir, 0o755);
+      this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
+      cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob)));
+      const bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
+        hostWorkDir: this.hostWorkDir,
+        identity: this.identity,
+        cgroup,
+        caseSpecDir: specDir,
+      });
+      return {
+        bwrap,
+        cgroup,
+        limits,
+        dispose: async () => {
+          await bwrap.stop();
+          await cgroup?.destroy();
+          await rm(specDir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      await cgroup?.destroy().catch(() => {});
+      await rm(specDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** One step in a new sandbox process (the current one must be stopped): the program after its compile. */
+  private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions): Promise<RunOutcome> {
+    this.limits = limits;
+    // The program's peak is its own, not the compiler's (where the kernel can say so).
+    await this.cgroup?.resetMemoryPeak();
+    this.writeSpec(program, step, this.hostWorkDir);
+    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+    try {
+      return await this.watchStep(this.current(), options, false);
     } finally {
       await this.bwrap.stop();
     }
@@ -248,12 +301,17 @@ export class LocalSandbox implements WarmSandbox {
 
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
   private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
-    this.writeSpec(program, step);
-    return await this.watchStep(options, false);
+    this.writeSpec(program, step, this.hostWorkDir);
+    return await this.watchStep(this.current(), options, false);
   }
 
-  /** The launcher's spec for a step, and its stdin, under SPEC_DIR in the work dir. */
-  private writeSpec(program: Program, step: Step): void {
+  /** The sandbox's own process, as a step runs on it. */
+  private current(): StepProcess {
+    return { bwrap: this.bwrap, cgroup: this.cgroup, limits: this.limits };
+  }
+
+  /** The launcher's spec for a step, and its stdin: under SPEC_DIR in the work dir, or in a case's own spec dir. */
+  private writeSpec(program: Program, step: Step, root: string): void {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
@@ -263,81 +321,78 @@ export class LocalSandbox implements WarmSandbox {
       args: [...step.args],
       env: programEnvironment(BASE_ENV, program.env),
     });
+    const files = [
+      { name: 'spec.json', content: Buffer.from(spec.json) },
+      { name: 'spec.nul', content: Buffer.from(spec.nul) },
+      { name: STDIN_FILE, content: Buffer.from(step.stdin) },
+    ];
+    if (root !== this.hostWorkDir) {
+      // A case's spec dir: the worker's, read by the case's sandbox only to copy it.
+      for (const file of files) writeFileSync(path.join(root, file.name), file.content, { mode: 0o644 });
+      return;
+    }
     // An earlier step (a compile) may have left anything there, a link included: start from nothing. rm does not follow links.
     rmSync(path.join(this.hostWorkDir, SPEC_DIR), { recursive: true, force: true });
-    this.writeFiles([
-      { path: `${SPEC_DIR}/spec.json`, content: Buffer.from(spec.json) },
-      { path: `${SPEC_DIR}/spec.nul`, content: Buffer.from(spec.nul) },
-      { path: `${SPEC_DIR}/${STDIN_FILE}`, content: Buffer.from(step.stdin) },
-    ]);
+    this.writeFiles(files.map((file) => ({ path: `${SPEC_DIR}/${file.name}`, content: file.content })));
   }
 
-  /** Starts the current process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
-  private async watchStep(options: RunOptions, copiedWorkBase: boolean): Promise<RunOutcome> {
-    const oomKillsBefore = (await this.cgroup?.oomKills()) ?? 0;
-    const cpuAtStart = await this.cgroup?.cpuUsageMicros();
-    const cpuWatch = cpuAtStart == null ? undefined : this.watchCpuTime(cpuAtStart);
-    const ran = await this.bwrap
+  /** Starts a process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
+  private async watchStep(process: StepProcess, options: RunOptions, copiedWorkBase: boolean): Promise<RunOutcome> {
+    const { bwrap, cgroup, limits } = process;
+    const oomKillsBefore = (await cgroup?.oomKills()) ?? 0;
+    const cpuAtStart = await cgroup?.cpuUsageMicros();
+    const cpuWatch = cpuAtStart == null || !cgroup ? undefined : this.watchCpuTime(process, cgroup, cpuAtStart);
+    const ran = await bwrap
       .run({
         // The newline is the launcher's go signal; the job's stdin is the file above.
         stdin: '\n',
-        timeoutMs: this.limits.timeoutMs,
-        maxOutputBytes: this.limits.maxOutputBytes,
+        timeoutMs: limits.timeoutMs,
+        maxOutputBytes: limits.maxOutputBytes,
         signal: options.signal,
         onOutput: options.onOutput,
         outputEncoding: options.outputEncoding,
       })
       .finally(() => cpuWatch?.stop());
-    const outcome = { ...ran, ...(await this.resourceUse(cpuAtStart)) };
-    if (outcome.termination === 'exited' && !this.bwrap.started) {
+    const outcome = { ...ran, ...(await resourceUse(cgroup, cpuAtStart)) };
+    if (outcome.termination === 'exited' && !bwrap.started) {
       // A case's copy of the work dir did not fit its /work (a tmpfs of the job's memory size): the job's files are too large.
       if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, termination: 'memory_exceeded', limit: 'memoryMb' };
       // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
-      throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${this.bwrap.preludeText() || 'no output'}`);
+      throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${bwrap.preludeText() || 'no output'}`);
     }
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    if (this.cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await this.cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded(outcome);
+    if (cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded(outcome);
     return outcome;
   }
 
   /**
-   * Stops the program once the job's processes together have used
+   * Stops the program once the step's processes together have used
    * limits.cpuTimeMs of CPU (cgroup accounting; RLIMIT_CPU would count each
    * process apart). Polled: the next look comes when the budget could be
    * spent at the earliest, if every CPU the job may use were busy.
    */
-  private watchCpuTime(cpuAtStart: number): { stop(): void } {
-    const budgetMicros = this.limits.cpuTimeMs * 1000;
+  private watchCpuTime(process: StepProcess, cgroup: JobCgroup, cpuAtStart: number): { stop(): void } {
+    const budgetMicros = process.limits.cpuTimeMs * 1000;
     const cpus = Math.max(1, this.settings.cpusPerJob);
+    const wait = (ms: number) => Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, ms));
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const look = async () => {
-      const used = ((await this.cgroup!.cpuUsageMicros().catch(() => null)) ?? cpuAtStart) - cpuAtStart;
+      const used = ((await cgroup.cpuUsageMicros().catch(() => null)) ?? cpuAtStart) - cpuAtStart;
       if (stopped) return;
       if (used >= budgetMicros) {
-        this.bwrap.stopForCpuTime();
+        process.bwrap.stopForCpuTime();
         return;
       }
-      const earliestMs = (budgetMicros - used) / 1000 / cpus;
-      timer = setTimeout(() => void look(), Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, earliestMs)));
+      timer = setTimeout(() => void look(), wait((budgetMicros - used) / 1000 / cpus));
     };
-    timer = setTimeout(() => void look(), Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, this.limits.cpuTimeMs / cpus)));
+    timer = setTimeout(() => void look(), wait(process.limits.cpuTimeMs / cpus));
     return {
       stop() {
         stopped = true;
         clearTimeout(timer);
       },
-    };
-  }
-
-  /** What the step used, from the job's cgroup: CPU since `cpuAtStart`, and the memory peak. */
-  private async resourceUse(cpuAtStart: number | null | undefined): Promise<Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'>> {
-    if (!this.cgroup) return { cpuTimeMs: null, memoryPeakBytes: null };
-    const cpuNow = cpuAtStart == null ? null : await this.cgroup.cpuUsageMicros();
-    return {
-      cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000),
-      memoryPeakBytes: await this.cgroup.memoryPeakBytes(),
     };
   }
 
@@ -414,6 +469,29 @@ const FS_ERRORS: Record<string, string> = {
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return `${FS_ERRORS[code] ?? 'the filesystem refused it'} (${code})`;
+}
+
+/** What a step runs on: a sandbox process, its cgroup, its limits. */
+interface StepProcess {
+  bwrap: BwrapProcess;
+  cgroup: JobCgroup | undefined;
+  limits: Limits;
+}
+
+/** A test case's sandbox, started and waiting for its go. */
+interface CaseProcess extends StepProcess {
+  /** Stops it and removes its cgroup and spec dir. */
+  dispose(): Promise<void>;
+}
+
+/** What a step used, from its cgroup: CPU since `cpuAtStart`, and the memory peak. */
+async function resourceUse(cgroup: JobCgroup | undefined, cpuAtStart: number | null | undefined): Promise<Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'>> {
+  if (!cgroup) return { cpuTimeMs: null, memoryPeakBytes: null };
+  const cpuNow = cpuAtStart == null ? null : await cgroup.cpuUsageMicros();
+  return {
+    cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000),
+    memoryPeakBytes: await cgroup.memoryPeakBytes(),
+  };
 }
 
 /** One program start: its command, args and stdin. */

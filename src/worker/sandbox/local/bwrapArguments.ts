@@ -1,3 +1,4 @@
+import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { sandboxEnvironment } from '../common/sandboxEnvironment.js';
 
@@ -42,6 +43,8 @@ const CLOSE_INHERITED_FDS = `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $
 
 /** Where a test case's sandbox finds the job's work dir, read-only, to copy into its own /work. */
 export const WORK_BASE_DIR = '/work-base';
+/** Where it finds its own spec (and stdin), read-only, to copy to /work/.sandq for the launcher. */
+const CASE_SPEC_DIR = '/work-spec';
 /** The prelude's exit status when that copy fails (it did not fit /work), before any program ran. */
 export const WORK_COPY_FAILED = 125;
 
@@ -52,7 +55,9 @@ export const WORK_COPY_FAILED = 125;
  * a case writes dies with it, and the next case starts from the same files.
  */
 export function sandboxCommand(bash: string, command: string[], options: { copyWorkBase?: boolean } = {}): string[] {
-  const copy = options.copyWorkBase ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ || exit ${WORK_COPY_FAILED}; ` : '';
+  const copy = options.copyWorkBase
+    ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ && /usr/bin/cp -R ${CASE_SPEC_DIR} ${SANDBOX_WORK_DIR}/${RESERVED_DIR} || exit ${WORK_COPY_FAILED}; `
+    : '';
   return [bash, '-c', `${CLOSE_INHERITED_FDS}; ${copy}exec "$@"`, 'sandq', ...command];
 }
 
@@ -62,8 +67,8 @@ export interface SandboxArgumentsInput {
   tools?: ReadonlyMap<string, string>;
   /** Host directory bound read-write at SANDBOX_WORK_DIR; or, with `workBase`, read-only at WORK_BASE_DIR under a tmpfs /work. */
   hostWorkDir: string;
-  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir (see sandboxCommand). */
-  workBase?: { sizeBytes: number };
+  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir and the case's own spec dir (see sandboxCommand). */
+  workBase?: { sizeBytes: number; specDir: string };
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
   tmpSizeBytes: number;
 }
@@ -93,7 +98,7 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/tmp',
     ...(input.workBase
-      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
+      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--ro-bind', input.workBase.specDir, CASE_SPEC_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
       : ['--bind', input.hostWorkDir, SANDBOX_WORK_DIR]),
     // The root itself is bwrap's scratch tmpfs: make it read-only like the system dirs.
     '--remount-ro', '/',
