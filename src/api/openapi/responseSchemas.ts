@@ -27,34 +27,40 @@ const streamEncoding = z
   .describe('utf8: the bytes as text; utf8-replaced: text in which bytes that were not UTF-8 became U+FFFD; base64: the exact bytes (outputEncoding "base64").');
 const streamEncodings = { stdoutEncoding: streamEncoding, stderrEncoding: streamEncoding };
 
-const compileSchema = z
-  .object({
-    exitCode: z.number().int().nullable(),
-    signal: z.string().nullable(),
-    stdout: z.string(),
-    stderr: z.string(),
-    ...streamEncodings,
-    durationMs: z.number(),
-    ...resourceUse,
-    limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes', 'maxFileBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
-  })
-  .describe("A compiled language's compile step; the program runs only when it exits 0.");
-
-const runLimit = z.enum(['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxOutputBytes', 'maxFileBytes']);
-
-const testCaseResultSchema = z.object({
-  name: z.string().nullable(),
-  status: z.enum(TEST_CASE_STATUSES).describe('passed, wrong_answer (exited 0, other output), failed (non-zero exit or a signal), a limit, cancelled, or not_run (the execution was cancelled first).'),
-  exitCode: z.number().int().nullable(),
+/** What every program run reports (ProgramRun): a compile, the run, a test case. */
+const programRun = {
+  exitCode: z.number().int().nullable().describe('128 + the signal number when the program died of a signal; null when sandq stopped it.'),
   signal: z.string().nullable(),
   stdout: z.string(),
   stderr: z.string(),
   ...streamEncodings,
-  stdoutTruncated: z.boolean(),
-  stderrTruncated: z.boolean(),
   durationMs: z.number(),
   ...resourceUse,
-  limit: runLimit.nullable(),
+};
+
+const runLimit = z.enum(['timeoutMs', 'cpuTimeMs', 'memoryMb', 'maxOutputBytes', 'maxFileBytes']);
+
+/** A run of the program itself (ProgramRunResult): the execution's, or a test case's. */
+const programRunResult = {
+  ...programRun,
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  limit: runLimit
+    .nullable()
+    .describe('The limit that stopped the program, if one did: timed_out (timeoutMs or cpuTimeMs), memory_exceeded, output_exceeded, or SIGXFSZ (maxFileBytes).'),
+};
+
+const compileSchema = z
+  .object({
+    ...programRun,
+    limit: z.enum(['compileTimeoutMs', 'compileMemoryMb', 'maxOutputBytes', 'maxFileBytes']).nullable().describe('The compile limit that stopped the compiler, if one did.'),
+  })
+  .describe("A compiled language's compile step; the program runs only when it exits 0.");
+
+const testCaseResultSchema = z.object({
+  name: z.string().nullable(),
+  status: z.enum(TEST_CASE_STATUSES).describe('passed, wrong_answer (exited 0, other output), failed (non-zero exit or a signal), a limit, cancelled, or not_run (the execution was cancelled first).'),
+  ...programRunResult,
   firstDifference: z
     .object({ line: z.number().int(), expected: z.string().nullable(), actual: z.string().nullable() })
     .nullable()
@@ -63,18 +69,7 @@ const testCaseResultSchema = z.object({
 
 const resultSchema = z.object({
   compile: compileSchema.nullable().describe('null for languages without a compile step.'),
-  exitCode: z.number().int().nullable().describe('128 + the signal number when the program died of a signal; null when sandq stopped it.'),
-  signal: z.string().nullable(),
-  stdout: z.string(),
-  stderr: z.string(),
-  ...streamEncodings,
-  stdoutTruncated: z.boolean(),
-  stderrTruncated: z.boolean(),
-  durationMs: z.number(),
-  ...resourceUse,
-  limit: runLimit
-    .nullable()
-    .describe('The limit that stopped the program, if one did: timed_out (timeoutMs or cpuTimeMs), memory_exceeded, output_exceeded, or SIGXFSZ (maxFileBytes).'),
+  ...programRunResult,
   tests: z.array(testCaseResultSchema).nullable().describe('A row per test case, in request order; null without `tests`.'),
   summary: z.object({ passed: z.number().int(), total: z.number().int() }).nullable(),
   queuedMs: z.number(),

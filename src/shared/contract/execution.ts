@@ -41,8 +41,8 @@ export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number];
  */
 export type StreamEncoding = 'utf8' | 'utf8-replaced' | 'base64';
 
-/** A compiled language's compile step: what the compiler said, and how it ended. */
-export interface CompileResult extends ResourceUse {
+/** How one program (a compile, a run, a test case) ended, what it wrote and what it used. */
+export interface ProgramRun extends ResourceUse {
   exitCode: number | null;
   signal: string | null;
   stdout: string;
@@ -50,24 +50,25 @@ export interface CompileResult extends ResourceUse {
   stdoutEncoding: StreamEncoding;
   stderrEncoding: StreamEncoding;
   durationMs: number;
+}
+
+/** A compiled language's compile step: what the compiler said, and how it ended. */
+export interface CompileResult extends ProgramRun {
   /** The compile limit that stopped the compiler, if one did. */
   limit: 'compileTimeoutMs' | 'compileMemoryMb' | 'maxOutputBytes' | 'maxFileBytes' | null;
 }
 
-export interface ExecutionResult extends ResourceUse {
-  /** The compile step, for compiled languages (null for the others); with `compile_failed` the program never ran. */
-  compile: CompileResult | null;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutEncoding: StreamEncoding;
-  stderrEncoding: StreamEncoding;
+/** A run of the program itself (the execution's, or a test case's): its output may be cut at maxOutputBytes. */
+export interface ProgramRunResult extends ProgramRun {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
-  durationMs: number;
   /** The limit that stopped the program, if one did. */
   limit: RunLimit | null;
+}
+
+export interface ExecutionResult extends ProgramRunResult {
+  /** The compile step, for compiled languages (null for the others); with `compile_failed` the program never ran. */
+  compile: CompileResult | null;
   /** A test-case submission: a row per case, in request order (null without `tests`). */
   tests: TestCaseResult[] | null;
   /** How many cases passed, of how many (null without `tests`). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResourceUse, RunLimit, StreamEncoding } from './execution.js';
+import type { ProgramRunResult } from './execution.js';
 
 /** How a case's stdout is compared with its expected stdout. */
 export const COMPARISON_MODES = ['exact', 'trimTrailingWhitespace', 'tokens', 'float'] as const;
@@ -54,19 +54,9 @@ export interface FirstDifference {
 }
 
 /** One case's row in the result. */
-export interface TestCaseResult extends ResourceUse {
+export interface TestCaseResult extends ProgramRunResult {
   name: string | null;
   status: TestCaseStatus;
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  stdoutEncoding: StreamEncoding;
-  stderrEncoding: StreamEncoding;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  durationMs: number;
-  limit: RunLimit | null;
   /** `wrong_answer` only. */
   firstDifference: FirstDifference | null;
 }
