@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExecution, startTestService, type TestService } from '../../helpers/service.js';
+import { eventually } from '../../helpers/eventually.js';
+import { postJson, runExecution, startTestService, type ExecutionJson, type TestService } from '../../helpers/service.js';
 
 /**
  * Attacks through the compile step: it runs in the job's own sandbox, under
@@ -8,7 +10,8 @@ import { runExecution, startTestService, type TestService } from '../../helpers/
 let svc: TestService;
 
 beforeAll(async () => {
-  svc = await startTestService();
+  // No warm pool: no sandbox starts after a job ends, so a job's uid is not handed out again while a test looks for its processes.
+  svc = await startTestService({ POOL_SIZE: '0' });
 });
 afterAll(async () => {
   await svc?.stop();
@@ -49,4 +52,23 @@ describe('the compile step', () => {
     expect(ex.status).toBe('compile_failed');
     expect(ex.result!.compile).toMatchObject({ signal: 'SIGXFSZ', limit: 'maxFileBytes' });
   }, 60_000);
+
+  it('leaves no process behind when the job is cancelled while it compiles (the program\'s waiting sandbox included)', async () => {
+    const code = 'constexpr long spin() { long s = 0; for (long i = 0; i < 200000; i++) for (long j = 0; j < 200000; j++) s += j % 7; return s; }\nstatic_assert(spin() > 0);\nint main() {}\n';
+    const res = await postJson(svc.baseUrl, '/v1/executions', { language: 'cpp', code, limits: { compileTimeoutMs: 60_000 } });
+    const { id } = (await res.json()) as { id: string };
+    const get = async () => (await (await fetch(`${svc.baseUrl}/v1/executions/${id}`)).json()) as ExecutionJson;
+    await eventually(async () => (await get()).status === 'running', 20_000, 'the compile to start');
+    const processes = () => execFileSync('ps', ['-eo', 'uid=,comm=']).toString().split('\n').map((line) => line.trim().split(/\s+/));
+    // The job's uid: the compiler's; the program's waiting sandbox runs as the same one.
+    const uid = await eventually(async () => processes().find(([, comm]) => comm === 'cc1plus')?.[0], 20_000, 'the compiler to run');
+    expect(processes().filter(([owner]) => owner === uid).length).toBeGreaterThan(2);
+    expect((await fetch(`${svc.baseUrl}/v1/executions/${id}`, { method: 'DELETE' })).status).toBe(202);
+    const ex = await eventually(async () => {
+      const current = await get();
+      return current.status !== 'running' && current.status !== 'queued' && current;
+    }, 20_000, 'the execution to end');
+    expect(ex.status).toBe('cancelled');
+    await eventually(async () => !processes().some(([owner]) => owner === uid), 20_000, 'every process of the job\'s uid to be gone');
+  }, 90_000);
 });

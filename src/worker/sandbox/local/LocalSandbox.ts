@@ -184,12 +184,27 @@ export class LocalSandbox implements WarmSandbox {
     if (!program.compile && !program.cases) return await this.runStep(program, run, options);
 
     let compile: RunOutcome | undefined;
+    // The program's own process starts while the compiler runs (it waits for its go), so its start is off the job's path.
+    let programProcess: Promise<BwrapProcess> | undefined;
     if (program.compile) {
-      const written = await modificationTimes(this.hostWorkDir, files.map((file) => file.path));
-      // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
-      compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
-      // Whatever it wrote, a failed compile's half-built objects included.
-      this.compiled = await compileOutputs(this.hostWorkDir, written);
+      if (!program.cases) {
+        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+        programProcess.catch(() => {});
+      }
+      const unused = async () => {
+        await programProcess?.then((bwrap) => bwrap.stop(), () => {});
+      };
+      try {
+        const written = await modificationTimes(this.hostWorkDir, files.map((file) => file.path));
+        // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
+        compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+        // Whatever it wrote, a failed compile's half-built objects included.
+        this.compiled = await compileOutputs(this.hostWorkDir, written);
+      } catch (error) {
+        await unused();
+        throw error;
+      }
+      if (compile.termination === 'cancelled' || compile.termination !== 'exited' || compile.exitCode !== 0) await unused();
       if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
       if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
       // The program: fresh processes in the same work dir, identity and cgroup, under the job's own limits.
@@ -197,6 +212,7 @@ export class LocalSandbox implements WarmSandbox {
       try {
         await this.cgroup?.setLimits(cgroupLimits(options.limits, this.settings.cpusPerJob));
       } catch {
+        await unused();
         // What the compile left in the work dir (a tmpfs, charged to the job) is over the program's memory limit.
         return { ...compileFailed(compile), termination: 'memory_exceeded', limit: 'memoryMb' };
       }
@@ -204,7 +220,7 @@ export class LocalSandbox implements WarmSandbox {
     // The warm (or compiling) process is done with: the program gets a process of its own, each case one apart.
     await this.bwrap.stop();
     if (program.cases) return { ...(await this.runCases(program, program.cases, options)), ...(compile ? { compile } : {}) };
-    const ran = await this.runFresh(program, run, options.limits, options);
+    const ran = await this.runFresh(program, run, options.limits, options, programProcess);
     return { ...ran, ...(compile ? { compile } : {}) };
   }
 
@@ -285,13 +301,15 @@ export class LocalSandbox implements WarmSandbox {
     }
   }
 
-  /** One step in a new sandbox process (the current one must be stopped): the program after its compile. */
-  private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions): Promise<RunOutcome> {
+  /** One step in a new sandbox process (the current one must be stopped; `started`, one already waiting): the program after its compile. */
+  private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions, started?: Promise<BwrapProcess>): Promise<RunOutcome> {
     this.limits = limits;
     // The program's peak is its own, not the compiler's (where the kernel can say so).
     await this.cgroup?.resetMemoryPeak();
     this.writeSpec(program, step, this.hostWorkDir);
-    this.bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+    // One that did not start, or died waiting (the compile's memory), is replaced.
+    const waiting = started && (await started.catch(() => undefined));
+    this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
     try {
       return await this.watchStep(this.current(), options, false);
     } finally {
