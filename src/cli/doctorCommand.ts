@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { Config } from '../shared/config.js';
+import { languagesFromConfig } from '../shared/languages/languagesFromConfig.js';
 import { createLogger } from '../shared/logger.js';
 import { localProviderOptions } from '../worker/sandbox/local/localProviderOptions.js';
 import { LocalSandboxProvider } from '../worker/sandbox/local/LocalSandboxProvider.js';
@@ -38,6 +39,11 @@ export async function doctor(config: Config, out: NodeJS.WritableStream = proces
   line('cgroups', report.cgroups);
   line('work dir', report.workDir);
   line('interpreters', (await provider.runtimes()).map((r) => `${r.runtime} ${r.version}`).join(', '));
+  const definitions = languagesFromConfig(config).definitions;
+  const offered = await provider.languages(definitions);
+  const absent = definitions.filter((d) => !offered.some((l) => l.language === d.name)).map((d) => d.name);
+  line('languages', `${offered.length} of ${definitions.length} offered: ${offered.map((l) => `${l.language} ${l.version}`).join(', ')}`);
+  if (absent.length > 0) line('', `not offered here: ${absent.join(', ')} (\`sandq languages list\` says what is missing)`);
   await provider.close();
   if (report.warnings.length > 0) {
     out.write('\nWarnings:\n');

@@ -239,7 +239,17 @@ describe('sandq doctor', () => {
     expect(out).toMatch(/identity\s+a host uid per sandbox/);
     expect(out).toMatch(/seccomp\s+allowlist of \d+ system calls \((x64|arm64)\), .*; everything else is refused\n/);
     expect(out).toMatch(/cgroups\s+cgroup v[12] \(memory, pids/);
+    expect(out).toMatch(/languages\s+(\d+) of \1 offered: .*\bc \d+\.\d+.*\bpython 3\.\d+/);
     expect(out).toContain('Result: the local provider isolates jobs on this host.');
+  });
+
+  it('names the defined languages this host does not offer', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sandq-languages-')), 'languages.json');
+    const missing = { name: 'fakelang', displayName: 'Not installed', sourceFile: 'main.fake', version: ['sandq-no-such-compiler', '--version'], run: ['sandq-no-such-compiler', 'main.fake'] };
+    writeFileSync(file, JSON.stringify({ languages: [missing] }));
+    const started = runCli(['doctor'], { LANGUAGES_FILE: file, ENABLED_LANGUAGES: 'python,fakelang' });
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toMatch(/languages\s+1 of 2 offered: python 3\.\S+\n\s+not offered here: fakelang \(`sandq languages list` says what is missing\)/);
   });
 
   it('warns about the rlimit fallback when no cgroup hierarchy is writable', async () => {
