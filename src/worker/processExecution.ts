@@ -77,13 +77,18 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     const pool = deps.sandboxes.pool(job.data.provider);
     if (!pool) throw new Error(`provider ${job.data.provider} is not enabled on this worker`);
     const comparison = request.comparison ?? DEFAULT_COMPARISON;
+    const rows: TestCaseResult[] = [];
     const onOutput = deps.onOutput && ((stream: OutputStream, chunk: Buffer) => deps.onOutput!(String(job.id), stream, chunk));
     let started: Awaited<ReturnType<typeof runInFreshSandbox>>;
     try {
-      const onCase =
-        request.tests && deps.onTestCase
-          ? (index: number, outcome: RunOutcome) => deps.onTestCase!(String(job.id), index, testCaseResult(outcome, request.tests![index]!, comparison))
-          : undefined;
+      // Each case is judged once, as it ends: its row goes out live and into the result.
+      const onCase = request.tests
+        ? (index: number, outcome: RunOutcome) => {
+            const row = testCaseResult(outcome, request.tests![index]!, comparison);
+            rows[index] = row;
+            deps.onTestCase?.(String(job.id), index, row);
+          }
+        : undefined;
       started = await runInFreshSandbox(pool, program, { limits: request.limits, signal, onOutput, outputEncoding: request.outputEncoding, ...(onCase ? { onCase } : {}) });
     } catch (error) {
       if (error instanceof ProgramInputError) {
@@ -106,7 +111,7 @@ export function createExecutionProcessor(deps: ProcessorDeps) {
     try {
       const { artifacts, skipped } = await sandbox.collectArtifacts(request.artifacts, deps.maxArtifactBytes);
       const { termination: _termination, compile, cases, ...result } = run;
-      const tests = cases && request.tests ? cases.map((outcome, index) => testCaseResult(outcome, request.tests![index]!, comparison)) : null;
+      const tests = cases && request.tests ? cases.map((outcome, index) => rows[index] ?? testCaseResult(outcome, request.tests![index]!, comparison)) : null;
       const status = statusOf(run, tests);
       log.info({ status, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs }, 'execution finished');
       const summary = tests && testSummary(tests);

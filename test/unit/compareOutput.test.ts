@@ -35,6 +35,12 @@ describe('comparing a case\'s output with the expected one', () => {
     expect(compareOutput('\n', '0\n', float)).toMatchObject({ passed: false });
   });
 
+  it('trims a line of a million blanks ending in another character in linear time (a regex backtracked for minutes)', () => {
+    const line = `${' '.repeat(1_000_000)}x`;
+    expect(compareOutput(line, 'a', mode({}))).toMatchObject({ passed: false, firstDifference: { line: 1, expected: 'a' } });
+    expect(compareOutput(`${' '.repeat(1_000_000)}`, '', mode({}))).toEqual({ passed: true });
+  });
+
   it('quotes at most 200 characters of a differing line', () => {
     const verdict = compareOutput('a'.repeat(500), 'b', mode({ mode: 'exact' }));
     expect(verdict.passed).toBe(false);

@@ -5,9 +5,18 @@ const QUOTED_CHARS = 200;
 
 export type ComparisonVerdict = { passed: true } | { passed: false; firstDifference: FirstDifference };
 
+const BLANKS = new Set([' ', '\t', '\r', '\f', '\v']);
+
+/** A line without its trailing blanks; a loop, not a regex, which backtracks quadratically over a long run of blanks. */
+function trimEndBlanks(line: string): string {
+  let end = line.length;
+  while (end > 0 && BLANKS.has(line[end - 1]!)) end--;
+  return line.slice(0, end);
+}
+
 /** Lines as `trimTrailingWhitespace` sees them: each without its trailing blanks, trailing empty lines dropped. */
 function trimmedLines(text: string): string[] {
-  const lines = text.split('\n').map((line) => line.replace(/[ \t\r\f\v]+$/, ''));
+  const lines = text.split('\n').map(trimEndBlanks);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
