@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { removeTree } from './removeTree.js';
 import { isProcessGone } from './isProcessGone.js';
 
 /** Where each worker records which directory under the work root is its own: `<root>/.workers/<name>` holds its pid. */
@@ -36,7 +37,7 @@ export class WorkerDirectory {
 
   /** Removes the directory (and whatever a job left in it) and the record. */
   async close(): Promise<void> {
-    await rm(this.path, { recursive: true, force: true });
+    await removeTree(this.path);
     await rm(this.record, { force: true });
   }
 }
@@ -47,7 +48,7 @@ async function removeOrphans(workRoot: string, records: string): Promise<number>
     const pid = Number(await readFile(path.join(records, name), 'utf8').catch(() => ''));
     // Ours: another provider in this same process may be using it right now.
     if (pid === process.pid || !isProcessGone(pid)) continue;
-    await rm(path.join(workRoot, name), { recursive: true, force: true });
+    await removeTree(path.join(workRoot, name));
     await rm(path.join(records, name), { force: true });
     removed++;
   }
