@@ -173,6 +173,12 @@ describe('cgroup v2 jobs', () => {
     // v2 would reclaim and then OOM-kill rather than refuse: setLimits refuses first.
     await expect(job.setLimits({ memoryBytes: 16 * MiB, maxProcesses: 5, cpus: 0.5 })).rejects.toThrow(/more than the new limit/);
     expect(await read(dir, 'memory.max')).toBe(String(32 * MiB));
+    // Page cache of files read (a compiler's) can be reclaimed and does not count; tmpfs pages (shmem) do.
+    await writeFile(path.join(dir, 'memory.stat'), `anon ${4 * MiB}\nfile ${14 * MiB}\nshmem ${2 * MiB}\n`);
+    await job.setLimits({ memoryBytes: 16 * MiB, maxProcesses: 5, cpus: 0.5 });
+    expect(await read(dir, 'memory.max')).toBe(String(16 * MiB));
+    await writeFile(path.join(dir, 'memory.stat'), `anon ${4 * MiB}\nfile ${14 * MiB}\nshmem ${12 * MiB}\n`);
+    await expect(job.setLimits({ memoryBytes: 16 * MiB, maxProcesses: 5, cpus: 0.5 })).rejects.toThrow(/more than the new limit/);
   });
 
   it('does not invent memory.swap.max where the kernel has no swap accounting', async () => {

@@ -36,8 +36,12 @@ export class CgroupV2Job implements JobCgroup {
     checkLimits(limits);
     if (!this.limitOptions) throw new Error('setLimits needs a job cgroup made by createJob');
     // v2 would not refuse a limit below current use: it would reclaim, then OOM-kill the members.
+    // What it can reclaim does not count: the page cache of files read (a compiler's own), not tmpfs pages (shmem).
     const current = Number((await readOptional(this.file('memory.current')))?.trim() ?? 0);
-    if (current > limits.memoryBytes) throw new Error(`the cgroup already uses ${current} bytes, more than the new limit ${limits.memoryBytes}`);
+    const stat = keyedValues(await readOptional(this.file('memory.stat')));
+    const reclaimable = Math.max(0, (stat.get('file') ?? 0) - (stat.get('shmem') ?? 0));
+    const held = current - reclaimable;
+    if (held > limits.memoryBytes) throw new Error(`the cgroup already holds ${held} bytes, more than the new limit ${limits.memoryBytes}`);
     await this.applyLimits(limits, this.limitOptions);
   }
 
