@@ -115,6 +115,15 @@ describe('a test-case submission', () => {
     expect((JSON.parse(done.data) as { status: string }).status).toBe('failed');
   });
 
+  it('runs cases of a program limited to one process (sandq\'s own start-up does not count), compiled with room for the compiler', async () => {
+    const ex = await runExecution(svc.baseUrl, { language: 'c', code: SUM_C, limits: { maxProcesses: 1 }, tests: [{ stdin: '1 1', expectedStdout: '2' }, { stdin: '2 2', expectedStdout: '4' }] });
+    expect(ex.status).toBe('succeeded');
+    // The program itself may not fork (bash retries a refused fork until its time is up).
+    const forks = await runExecution(svc.baseUrl, { language: 'bash', code: 'echo $(echo sub)', limits: { maxProcesses: 1, timeoutMs: 2000 }, tests: [{ expectedStdout: 'sub' }] });
+    expect(['failed', 'timed_out']).toContain(forks.result!.tests![0]!.status);
+    expect(forks.result!.tests![0]!.stdout).not.toContain('sub');
+  });
+
   it('ends compile_failed without running any case when the compile fails', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'c', code: 'int main(void) { return nope; }', tests: [{ expectedStdout: '' }] });
     expect(ex.status).toBe('compile_failed');

@@ -91,6 +91,7 @@ export function resolveLimits(requested: Partial<Omit<RequestLimits, 'compileMax
     network: requested.network ?? defaults.network,
     compileTimeoutMs: requested.compileTimeoutMs ?? languageDefault(language.limits.compileTimeoutMs, defaults.compileTimeoutMs, max.compileTimeoutMs),
     compileMemoryMb: requested.compileMemoryMb ?? languageDefault(language.limits.compileMemoryMb, defaults.compileMemoryMb, max.compileMemoryMb),
-    compileMaxProcesses: languageDefault(language.limits.compileMaxProcesses, maxProcesses, max.maxProcesses),
+    // Never below the operator's default: a compiler runs several processes (gcc -pipe: gcc, cc1, as) whatever the program may.
+    compileMaxProcesses: languageDefault(language.limits.compileMaxProcesses, Math.max(maxProcesses, defaults.maxProcesses), max.maxProcesses),
   };
 }

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import type { ProgramRunResult } from './execution.js';
 
+/**
+ * What all the cases of one submission may print together, per stream: each
+ * case's output cap is the smaller of limits.maxOutputBytes and its share of
+ * this, so that a result (kept in Redis, sent whole in webhooks) stays bounded.
+ */
+export const TEST_CASES_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** The output cap of each case of a submission with `cases` cases. */
+export function caseOutputBytes(maxOutputBytes: number, cases: number): number {
+  return Math.max(1, Math.min(maxOutputBytes, Math.floor(TEST_CASES_OUTPUT_BYTES / cases)));
+}
+
 /** How a case's stdout is compared with its expected stdout. */
 export const COMPARISON_MODES = ['exact', 'trimTrailingWhitespace', 'tokens', 'float'] as const;
 export type ComparisonMode = (typeof COMPARISON_MODES)[number];

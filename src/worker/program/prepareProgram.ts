@@ -1,4 +1,5 @@
 import type { ExecutionRequest } from '../../shared/contract/executionRequest.js';
+import { caseOutputBytes } from '../../shared/contract/testCases.js';
 import type { LanguageDefinition } from '../../shared/languages/languageDefinition.js';
 import type { Program } from '../sandbox/SandboxProvider.js';
 
@@ -31,6 +32,7 @@ export function prepareProgram(request: ExecutionRequest, language: LanguageDefi
             stdin: test.stdin ?? request.stdin,
             args: test.args ?? request.args,
             timeoutMs: test.timeoutMs ?? limits.timeoutMs,
+            maxOutputBytes: caseOutputBytes(limits.maxOutputBytes, request.tests!.length),
           })),
         }
       : {}),

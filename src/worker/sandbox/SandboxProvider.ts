@@ -55,11 +55,12 @@ export interface Program {
   files: ProgramFile[];
 }
 
-/** One test case's input, and its own timeout (never above the job's). */
+/** One test case's input, its own timeout (never above the job's) and output cap (its share of TEST_CASES_OUTPUT_BYTES). */
 export interface ProgramCase {
   stdin: string;
   args: string[];
   timeoutMs: number;
+  maxOutputBytes: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';

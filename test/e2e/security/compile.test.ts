@@ -35,7 +35,7 @@ describe('the compile step', () => {
     });
     expect(ex.status).toBe('succeeded');
     expect(ex.result!.artifacts.map((a) => a.path).sort()).toEqual(['main.c', 'notes.txt', 'out.txt']);
-    expect(ex.result!.skippedArtifacts).toEqual([{ path: 'main', reason: 'was written by the compile: compiled programs never leave the sandbox' }]);
+    expect(ex.result!.skippedArtifacts).toEqual([{ path: 'main', reason: 'was written by the compile, and what a compile builds is not handed back' }]);
     // A failed compile's leftovers too (nasm writes main.o, then ld fails on the missing symbol).
     const failed = await runExecution(svc.baseUrl, { language: 'assembly', code: 'extern nowhere\nsection .text\nglobal _start\n_start:\n  call nowhere\n', artifacts: ['*'] });
     expect(failed.status).toBe('compile_failed');

@@ -21,7 +21,7 @@ const SKIP_REASONS = {
   notRegular: 'is not a regular file',
   hardLinked: 'has more than one hard link',
   overBudget: (budget: number) => `does not fit the remaining ${budget} bytes of the artifact limit`,
-  compiled: 'was written by the compile: compiled programs never leave the sandbox',
+  compiled: 'was written by the compile, and what a compile builds is not handed back',
   tooManyEntries: `the work dir has more than ${MAX_ARTIFACT_ENTRIES} entries; the rest was not searched`,
 } as const;
 

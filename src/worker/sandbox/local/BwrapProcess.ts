@@ -161,6 +161,31 @@ export class BwrapProcess {
     return bwrap;
   }
 
+  /** Resolves true once the sandbox has printed `marker` before its job (its start-up is done), false if it ends first. */
+  async preludeSays(marker: string): Promise<boolean> {
+    const said = () => this.prelude.stdout.text().includes(marker);
+    if (said()) return true;
+    return await new Promise<boolean>((resolve) => {
+      const onData = () => {
+        if (!said()) return;
+        done();
+        resolve(true);
+      };
+      const onExit = () => {
+        done();
+        resolve(said());
+      };
+      const done = () => {
+        this.child.stdout?.off('data', onData);
+        this.child.off('exit', onExit);
+      };
+      // Registered after the constructor's listener, so the chunk is in the prelude when this looks.
+      this.child.stdout?.on('data', onData);
+      this.child.once('exit', onExit);
+      if (this.exited) onExit();
+    });
+  }
+
   /** Whether the program was handed its job (the launcher acknowledged it before running it). */
   get started(): boolean {
     return this.acknowledged;

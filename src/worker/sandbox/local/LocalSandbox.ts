@@ -1,5 +1,5 @@
-import { closeSync, constants, lchownSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { chmod, chown, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
@@ -12,13 +12,14 @@ import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
 import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
 import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
-import { BASE_ENV, sandboxArguments, sandboxCommand, WORK_COPY_FAILED } from './bwrapArguments.js';
+import { BASE_ENV, CASE_READY, sandboxArguments, sandboxCommand, WORK_COPY_FAILED } from './bwrapArguments.js';
 import { BwrapProcess } from './BwrapProcess.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
 import { collectArtifacts } from './collectArtifacts.js';
 import { compileOutputs, modificationTimes } from './compileOutputs.js';
+import { removeTree } from './removeTree.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
 import { launcherCommand, SPEC_DIR, specFiles, STDIN_FILE } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
@@ -107,7 +108,7 @@ export class LocalSandbox implements WarmSandbox {
       return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, bwrap);
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
-      if (hostWorkDir) await rm(hostWorkDir, { recursive: true, force: true }).catch(() => {});
+      if (hostWorkDir) await removeTree(hostWorkDir).catch(() => {});
       if (identity) await settings.identities?.release(identity);
       throw error;
     }
@@ -159,8 +160,11 @@ export class LocalSandbox implements WarmSandbox {
   /** Takes on a job's limits; false when it cannot (then destroy it and start another). */
   async claim(limits: Limits): Promise<boolean> {
     if (!this.alive || this.used) return false;
-    // Open files and file size are rlimits, fixed when bwrap started.
+    // Open files and file size are rlimits, fixed when bwrap started; so is CPU time where no cgroup counts it.
     if (limits.maxOpenFiles !== this.limits.maxOpenFiles || limits.maxFileBytes !== this.limits.maxFileBytes) return false;
+    const cgroups = this.settings.cgroups;
+    const cpuCounted = cgroups !== undefined && (cgroups.version === 2 || cgroups.controllers.includes('cpuacct'));
+    if (!cpuCounted && limits.cpuTimeMs !== this.limits.cpuTimeMs) return false;
     if (this.cgroup) {
       try {
         await this.cgroup.setLimits(cgroupLimits(limits, this.settings.cpusPerJob));
@@ -188,6 +192,8 @@ export class LocalSandbox implements WarmSandbox {
     let programProcess: Promise<BwrapProcess> | undefined;
     if (program.compile) {
       if (!program.cases) {
+        // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
+        await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
         programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
         programProcess.catch(() => {});
       }
@@ -234,13 +240,19 @@ export class LocalSandbox implements WarmSandbox {
    * Cases after a cancel are not run.
    */
   private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions): Promise<RunOutcome> {
-    // What the compile's launcher left of its spec is nobody's business.
-    rmSync(path.join(this.hostWorkDir, SPEC_DIR), { recursive: true, force: true });
+    // What the compile's launcher left of its spec is nobody's business; each case's own is bound over this empty one.
+    await removeTree(path.join(this.hostWorkDir, SPEC_DIR));
+    mkdirSync(path.join(this.hostWorkDir, SPEC_DIR), { mode: 0o755 });
     const outcomes: RunOutcome[] = [];
-    const start = (index: number) => this.startCase(program, cases[index]!, index, options.limits);
     // A case's teardown (its sandbox's end, its cgroup's removal) overlaps the next case; all are done before this returns.
-    const teardowns: Promise<void>[] = [];
-    const dispose = (started: Promise<CaseProcess>) => teardowns.push(started.then((process) => process.dispose(), () => {}));
+    const teardowns: Promise<unknown>[] = [];
+    const dispose = (started: Promise<CaseProcess>) => teardowns.push(started.then((process) => process.dispose()).catch(() => {}));
+    // A start that fails while the case before runs must not go unhandled: it is awaited, and thrown, in its turn.
+    const start = (index: number) => {
+      const started = this.startCase(program, cases[index]!, index, options.limits);
+      started.catch(() => {});
+      return started;
+    };
     let next: Promise<CaseProcess> | undefined = start(0);
     try {
       for (let index = 0; index < cases.length; index++) {
@@ -254,6 +266,8 @@ export class LocalSandbox implements WarmSandbox {
           const started = await current;
           if (index + 1 < cases.length) next = start(index + 1);
           try {
+            // The case's clock starts once its copy of the work dir is made; then sandq's cp no longer needs room in its cgroup.
+            if (await started.bwrap.preludeSays(CASE_READY)) await started.cgroup?.setLimits(cgroupLimits(started.limits, this.settings.cpusPerJob));
             outcome = await this.watchStep(started, { ...options, onOutput: undefined }, true);
           } finally {
             dispose(current);
@@ -264,20 +278,21 @@ export class LocalSandbox implements WarmSandbox {
       }
     } finally {
       if (next) dispose(next);
-      await Promise.all(teardowns);
+      await Promise.allSettled(teardowns);
     }
     return casesOutcome(outcomes);
   }
 
   /** A case's sandbox, started and waiting: its own cgroup (where there are cgroups) and spec dir, its work dir a copy of the job's. */
   private async startCase(program: Program, testCase: ProgramCase, index: number, jobLimits: Limits): Promise<CaseProcess> {
-    const limits = { ...jobLimits, timeoutMs: testCase.timeoutMs };
+    const limits = { ...jobLimits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
     const specDir = await mkdtemp(path.join(this.settings.workDir, 's'));
     let cgroup: JobCgroup | undefined;
     try {
       await chmod(specDir, 0o755);
-      this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
-      cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob)));
+      await this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
+      // One process more than the job's: the start-up shell's cp, which ends before the case's program starts.
+      cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob, false, 1)));
       const bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
         hostWorkDir: this.hostWorkDir,
         identity: this.identity,
@@ -291,12 +306,12 @@ export class LocalSandbox implements WarmSandbox {
         dispose: async () => {
           await bwrap.stop();
           await cgroup?.destroy();
-          await rm(specDir, { recursive: true, force: true });
+          await removeTree(specDir);
         },
       };
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
-      await rm(specDir, { recursive: true, force: true });
+      await removeTree(specDir);
       throw error;
     }
   }
@@ -306,7 +321,7 @@ export class LocalSandbox implements WarmSandbox {
     this.limits = limits;
     // The program's peak is its own, not the compiler's (where the kernel can say so).
     await this.cgroup?.resetMemoryPeak();
-    this.writeSpec(program, step, this.hostWorkDir);
+    await this.writeSpec(program, step, this.hostWorkDir);
     // One that did not start, or died waiting (the compile's memory), is replaced.
     const waiting = started && (await started.catch(() => undefined));
     this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
@@ -319,7 +334,7 @@ export class LocalSandbox implements WarmSandbox {
 
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
   private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
-    this.writeSpec(program, step, this.hostWorkDir);
+    await this.writeSpec(program, step, this.hostWorkDir);
     return await this.watchStep(this.current(), options, false);
   }
 
@@ -329,7 +344,7 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   /** The launcher's spec for a step, and its stdin: under SPEC_DIR in the work dir, or in a case's own spec dir. */
-  private writeSpec(program: Program, step: Step, root: string): void {
+  private async writeSpec(program: Program, step: Step, root: string): Promise<void> {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
@@ -350,7 +365,7 @@ export class LocalSandbox implements WarmSandbox {
       return;
     }
     // An earlier step (a compile) may have left anything there, a link included: start from nothing. rm does not follow links.
-    rmSync(path.join(this.hostWorkDir, SPEC_DIR), { recursive: true, force: true });
+    await removeTree(path.join(this.hostWorkDir, SPEC_DIR));
     this.writeFiles(files.map((file) => ({ path: `${SPEC_DIR}/${file.name}`, content: file.content })));
   }
 
@@ -373,8 +388,10 @@ export class LocalSandbox implements WarmSandbox {
       .finally(() => cpuWatch?.stop());
     const outcome = { ...ran, ...(await resourceUse(cgroup, cpuAtStart)) };
     if (outcome.termination === 'exited' && !bwrap.started) {
-      // A case's copy of the work dir did not fit its /work (a tmpfs of the job's memory size): the job's files are too large.
-      if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, termination: 'memory_exceeded', limit: 'memoryMb' };
+      // The kernel's OOM killer may have picked sandq's own start-up (the case's copy, the launcher) over a program.
+      if (cgroup && (await cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded({ ...outcome, termination: 'exited' });
+      // A case's copy of the work dir failed: its files do not fit /work (a tmpfs of the job's memory size), or one is over maxFileBytes.
+      if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, stderr: WORK_COPY_FAILED_MESSAGE, limit: null };
       // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${bwrap.preludeText() || 'no output'}`);
     }
@@ -426,9 +443,10 @@ export class LocalSandbox implements WarmSandbox {
     try {
       await this.cgroup?.destroy();
     } finally {
-      // The files go whatever happens; the uid is handed on only once the cgroup is empty and gone.
-      await rm(this.hostWorkDir, { recursive: true, force: true });
+      // The files go whatever happens.
+      await removeTree(this.hostWorkDir);
     }
+    // The uid is handed on only once the cgroup is empty and gone (a throw above keeps it).
     if (this.identity) await this.settings.identities?.release(this.identity);
   }
 
@@ -529,13 +547,14 @@ function notRun(): RunOutcome {
 
 /** The run of a test-case submission as a whole: the cases', summed; cancelled when one was. */
 function casesOutcome(cases: RunOutcome[]): RunOutcome {
+  const ran = cases.filter((c) => c.termination !== 'not_run');
   const sum = (values: (number | null)[]) => (values.every((v) => v !== null) ? values.reduce<number>((a, b) => a + b!, 0) : null);
   const peaks = cases.map((c) => c.memoryPeakBytes).filter((p): p is number => p !== null);
   return {
     ...{ termination: cases.some((c) => c.termination === 'cancelled') ? 'cancelled' : 'exited', exitCode: null, signal: null, stdout: '', stderr: '', stdoutEncoding: 'utf8', stderrEncoding: 'utf8' },
     ...{ stdoutTruncated: false, stderrTruncated: false, limit: null, cases },
     durationMs: cases.reduce((total, c) => total + c.durationMs, 0),
-    cpuTimeMs: sum(cases.map((c) => c.cpuTimeMs)),
+    cpuTimeMs: sum(ran.map((c) => c.cpuTimeMs)),
     memoryPeakBytes: peaks.length > 0 ? Math.max(...peaks) : null,
   };
 }
@@ -548,10 +567,17 @@ function compileFailed(compile: RunOutcome): RunOutcome {
   };
 }
 
+/** A case's stderr when its copy of the job's files failed before its program ran. */
+const WORK_COPY_FAILED_MESSAGE = "sandq: the job's files could not be copied into this case's /work: together they are over limits.memoryMb, or one is over limits.maxFileBytes\n";
+
+/** A started sandbox waiting for its go: bwrap, its init, the launcher. */
+const WAITING_SANDBOX_PROCESSES = 3;
+
 /** Bounds of the CPU-time poll: often enough to stop a busy program close to its budget, rarely enough to cost nothing. */
 const CPU_POLL_MIN_MS = 10;
 const CPU_POLL_MAX_MS = 100;
 
-function cgroupLimits(limits: Limits, cpus: number, background = false): CgroupLimits {
-  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses + SANDBOX_INIT_PROCESSES, cpus, background };
+/** `helperProcesses`: sandq's own processes the cgroup holds beside the job's (a case's cp, a waiting program sandbox). */
+function cgroupLimits(limits: Limits, cpus: number, background = false, helperProcesses = 0): CgroupLimits {
+  return { memoryBytes: limits.memoryMb * MiB, maxProcesses: limits.maxProcesses + SANDBOX_INIT_PROCESSES + helperProcesses, cpus, background };
 }

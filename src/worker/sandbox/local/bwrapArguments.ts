@@ -43,8 +43,10 @@ const CLOSE_INHERITED_FDS = `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $
 
 /** Where a test case's sandbox finds the job's work dir, read-only, to copy into its own /work. */
 export const WORK_BASE_DIR = '/work-base';
-/** Where it finds its own spec (and stdin), read-only, to copy to /work/.sandq for the launcher. */
-const CASE_SPEC_DIR = '/work-spec';
+/** Where it finds its own spec (and stdin), read-only, bound over the job's own (empty) spec dir, so one cp copies both. */
+const CASE_SPEC_DIR = `${WORK_BASE_DIR}/${RESERVED_DIR}`;
+/** What a case's sandbox prints once its copy is made, before the launcher starts: the case's clock starts after it. */
+export const CASE_READY = 'sandq-case-ready';
 /** The prelude's exit status when that copy fails (it did not fit /work), before any program ran. */
 export const WORK_COPY_FAILED = 125;
 
@@ -56,7 +58,7 @@ export const WORK_COPY_FAILED = 125;
  */
 export function sandboxCommand(bash: string, command: string[], options: { copyWorkBase?: boolean } = {}): string[] {
   const copy = options.copyWorkBase
-    ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ && /usr/bin/cp -R ${CASE_SPEC_DIR} ${SANDBOX_WORK_DIR}/${RESERVED_DIR} || exit ${WORK_COPY_FAILED}; `
+    ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ || exit ${WORK_COPY_FAILED}; printf ${CASE_READY}; `
     : '';
   return [bash, '-c', `${CLOSE_INHERITED_FDS}; ${copy}exec "$@"`, 'sandq', ...command];
 }

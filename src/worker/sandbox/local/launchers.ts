@@ -10,7 +10,7 @@ import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
  * up and blocked on stdin. When the job comes, the worker writes its files
  * and a spec (entry file, args, env, and the job's stdin as a file) under
  * SPEC_DIR, then writes one newline to stdin. The launcher opens the stdin
- * file as its fd 0, removes the spec,
+ * file as its fd 0, removes the spec (python and node; see BASH),
  * takes on the job's argv and environment, acknowledges the job on ACK_FD
  * and closes it, and runs the entry file as the main program, in the same
  * process: that is what makes a warm start fast.
@@ -129,13 +129,15 @@ process.nextTick(require("module").runMain);
 /**
  * bash: the spec is NUL-separated (argc, the command and its args…,
  * NAME=value…); then the command runs with only the job's environment: a
- * fresh bash with the entry for bash itself, a compiler, a program.
+ * fresh bash with the entry for bash itself, a compiler, a program. It
+ * leaves the spec in place (the job's own args, env and stdin): removing it
+ * would take a process of its own, which a job allowed a single one
+ * (`maxProcesses: 1`) does not have. The next step's spec replaces it.
  */
 const BASH = `
 IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
 mapfile -d '' -t spec < ${SPEC}/spec.nul
 exec 0< ${SPEC}/${STDIN_FILE}
-rm -rf ${SPEC}
 printf 1 >&${ACK_FD}; exec ${ACK_FD}>&-
 argc=\${spec[0]}
 exec /usr/bin/env -i "\${spec[@]:1+argc}" "\${spec[@]:1:argc}"
