@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECCOMP_ARCHITECTURES } from '../../../src/worker/sandbox/local/seccomp/architectures.js';
@@ -173,6 +174,15 @@ for p in ["/etc/shadow", "/etc/passwd", "${SOURCE_TREE}/package.json", "/root", 
 });
 
 describe('files and links', () => {
+  it('cannot keep its work dir on the host with a tree nested deeper than PATH_MAX', async () => {
+    // 1,500 levels of a 10-byte name: 16,500 bytes of path, which node's recursive rm gives up on (ENAMETOOLONG).
+    const ex = await runExecution(svc.baseUrl, { language: 'python', code: 'import os\nfor _ in range(1500):\n    os.mkdir("deep-7f3a9")\n    os.chdir("deep-7f3a9")\nprint("deep")' });
+    expect(ex.result!.stdout).toBe('deep\n');
+    const leftovers = () => jobWorkDirsOf(svc.config.SANDBOX_WORK_ROOT).filter((dir) => existsSync(path.join(dir, 'deep-7f3a9')));
+    await eventually(async () => leftovers().length === 0, 20_000, 'the deep tree to be removed');
+    expect((await bash('echo next')).result!.stdout).toBe('next\n');
+  });
+
   it('returns no symlink, hard link, FIFO or link-through-directory as an artifact', async () => {
     const ex = await bash(
       [
