@@ -82,6 +82,7 @@ export class WorkerRole {
         lifecycle.wrap(createExecutionProcessor({ sandboxes, languages, logger, maxArtifactBytes: config.MAX_ARTIFACT_BYTES, onOutput: lifecycle.onOutput, onTestCase: lifecycle.onTestCase })),
         (provider, language) => sandboxes.runs(provider, language, languages),
         logger,
+        config.HAND_BACK_TIMEOUT_MS,
       ),
       {
         connection: redis,

@@ -209,6 +209,25 @@ describe('choosing the provider', () => {
     for (const item of interpreters) expect(item.providers).toEqual(['e2b', 'local']);
   });
 
+  it('fails a job no worker that has its provider takes within HAND_BACK_TIMEOUT_MS: error, not a wait forever', async () => {
+    const api = await startE2BTestService(fake, {}, 'api');
+    const base = { REDIS_URL: api.redis.url, LOG_LEVEL: 'silent', POOL_SIZE: '0', WORKER_CONCURRENCY: '1', HAND_BACK_TIMEOUT_MS: '1500' };
+    const localOnly = await WorkerRole.start(loadConfig({ ...base, ...isolatedSandbox(100) }), api.redis.url, createLogger('silent'));
+    try {
+      const res = await postJson(api.baseUrl, '/v1/executions', { language: 'python', code: 'print("never")', provider: 'e2b' });
+      const { id } = (await res.json()) as { id: string };
+      const ex = await eventually(async () => {
+        const current = (await (await fetch(`${api.baseUrl}/v1/executions/${id}`)).json()) as ExecutionJson;
+        return current.status !== 'queued' && current.status !== 'running' && current;
+      }, 20_000, 'the job to fail');
+      expect(ex.status).toBe('error');
+      expect(ex.result).toBeNull();
+    } finally {
+      await localOnly.close();
+      await api.stop();
+    }
+  });
+
   it('hands a job back when its worker lacks the provider, and a worker that has it runs it', async () => {
     // The API enables e2b; the only worker at first does not.
     const api = await startE2BTestService(fake, {}, 'api');

@@ -15,6 +15,10 @@ export const jobSettings = settingGroup(
       shownDefault: 'number of CPUs',
       description: 'Executions one worker runs at once.',
     }),
+    HAND_BACK_TIMEOUT_MS: setting(positiveInt.default(10 * 60 * 1000), {
+      unit: 'ms',
+      description: 'How long a job whose provider or language the workers that take it lack goes on being handed back, from its submission; then it ends `error`.',
+    }),
     JOB_ATTEMPTS: setting(positiveInt.max(20).default(3), {
       description: 'Attempts for an execution whose run failed in the service (never for a failing program).',
     }),
