@@ -10,7 +10,19 @@ export function workerDirectoriesOf(workRoot: string, pid = process.pid): string
     .map((name) => path.join(workRoot, name));
 }
 
-/** The job work dirs that the workers of `pid` hold now. */
+/** The entries of the workers' directories of `pid` whose names start with `prefix`. */
+function entriesOf(workRoot: string, pid: number, prefix: string): string[] {
+  return workerDirectoriesOf(workRoot, pid).flatMap((dir) =>
+    existsSync(dir) ? readdirSync(dir).filter((name) => name.startsWith(prefix)).map((name) => path.join(dir, name)) : [],
+  );
+}
+
+/** The job work dirs (`j…`) that the workers of `pid` hold now. */
 export function jobWorkDirsOf(workRoot: string, pid = process.pid): string[] {
-  return workerDirectoriesOf(workRoot, pid).flatMap((dir) => (existsSync(dir) ? readdirSync(dir).map((name) => path.join(dir, name)) : []));
+  return entriesOf(workRoot, pid, 'j');
+}
+
+/** The sandboxes' spec dirs (`s…`: the launcher's spec and the job's stdin) that the workers of `pid` hold now. */
+export function specDirsOf(workRoot: string, pid = process.pid): string[] {
+  return entriesOf(workRoot, pid, 's');
 }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECCOMP_ARCHITECTURES } from '../../../src/worker/sandbox/local/seccomp/architectures.js';
 import { poolMetrics } from '../../../src/worker/sandbox/poolMetrics.js';
 import { runExecution, startTestService, type ExecutionJson, type TestService } from '../../helpers/service.js';
-import { jobWorkDirsOf } from '../../helpers/workDirs.js';
+import { jobWorkDirsOf, specDirsOf } from '../../helpers/workDirs.js';
 import { eventually } from '../../helpers/eventually.js';
 
 /**
@@ -331,10 +331,11 @@ print("spawned")
     const cgroups = () =>
       execFileSync('ls', [`${svc.config.SANDBOX_CGROUP_ROOT}/memory/sandq`]).toString().split('\n').filter((name) => name.startsWith(`${process.pid}-`));
     const workDirs = () => jobWorkDirsOf(svc.config.SANDBOX_WORK_ROOT);
+    const specDirs = () => specDirsOf(svc.config.SANDBOX_WORK_ROOT);
     // A replacement being started has its cgroup and work dir before it counts as warm: wait for quiet.
     const settled = async () => {
       const n = await warm();
-      return n === svc.config.POOL_SIZE * 3 && cgroups().length === n && workDirs().length === n;
+      return n === svc.config.POOL_SIZE * 3 && cgroups().length === n && workDirs().length === n && specDirs().length === n;
     };
     const deadline = Date.now() + 20_000;
     while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -342,6 +343,7 @@ print("spawned")
     expect(n).toBe(svc.config.POOL_SIZE * 3);
     expect(cgroups()).toHaveLength(n);
     expect(workDirs()).toHaveLength(n);
+    expect(specDirs()).toHaveLength(n);
   });
 
   it('survives the program killing pid 1 and its parent', async () => {

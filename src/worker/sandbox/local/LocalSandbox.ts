@@ -1,5 +1,5 @@
-import { closeSync, constants, lchownSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { chmod, chown, mkdtemp } from 'node:fs/promises';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmod, chown, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
@@ -21,7 +21,7 @@ import { collectArtifacts } from './collectArtifacts.js';
 import { compileOutputs, modificationTimes } from './compileOutputs.js';
 import { removeTree } from './removeTree.js';
 import type { IdentityPool, SandboxIdentity } from './IdentityPool.js';
-import { launcherCommand, SPEC_DIR, specFiles, STDIN_FILE } from './launchers.js';
+import { launcherCommand, specFiles, STDIN_FILE } from './launchers.js';
 import { rlimitFlags } from './resourceLimits.js';
 import { resolveCommand } from './runtimes.js';
 
@@ -83,6 +83,8 @@ export class LocalSandbox implements WarmSandbox {
     readonly runtime: Runtime,
     startLimits: Limits,
     private readonly hostWorkDir: string,
+    /** Where the worker writes the launcher's spec and the job's stdin, bound read-only into the sandbox. */
+    private readonly specDir: string,
     private readonly identity: SandboxIdentity | undefined,
     private readonly cgroup: JobCgroup | undefined,
     /** The sandbox's current process: the warm one, then for a compiled language the program's own. */
@@ -97,18 +99,21 @@ export class LocalSandbox implements WarmSandbox {
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
     const identity = await settings.identities?.acquire();
     let hostWorkDir: string | undefined;
+    let specDir: string | undefined;
     let cgroup: JobCgroup | undefined;
     try {
-      // A neutral name: the job sees it in /proc/self/mountinfo, so it says nothing of the worker.
+      // Neutral names: the job sees them in /proc/self/mountinfo, so they say nothing of the worker.
       hostWorkDir = await mkdtemp(path.join(settings.workDir, 'j'));
+      specDir = await makeSpecDir(settings.workDir);
       // Named after the worker's pid, so a restarted worker can tell orphans from a neighbour's jobs.
       cgroup = await settings.cgroups?.createJob(`${process.pid}-${++sequence}-${path.basename(hostWorkDir).slice(-6)}`, cgroupLimits(limits, settings.cpusPerJob, options.forPool));
       if (identity) await chown(hostWorkDir, identity.uid, identity.gid);
-      const bwrap = await LocalSandbox.launch(settings, runtime, limits, { hostWorkDir, identity, cgroup });
-      return new LocalSandbox(settings, runtime, limits, hostWorkDir, identity, cgroup, bwrap);
+      const bwrap = await LocalSandbox.launch(settings, runtime, limits, { hostWorkDir, specDir, identity, cgroup });
+      return new LocalSandbox(settings, runtime, limits, hostWorkDir, specDir, identity, cgroup, bwrap);
     } catch (error) {
       await cgroup?.destroy().catch(() => {});
       if (hostWorkDir) await removeTree(hostWorkDir).catch(() => {});
+      if (specDir) await removeTree(specDir).catch(() => {});
       if (identity) await settings.identities?.release(identity);
       throw error;
     }
@@ -119,11 +124,11 @@ export class LocalSandbox implements WarmSandbox {
     settings: LocalSandboxSettings,
     runtime: Runtime,
     limits: Limits,
-    where: { hostWorkDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; caseSpecDir?: string },
+    where: { hostWorkDir: string; specDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; copyWorkBase?: boolean },
   ): Promise<BwrapProcess> {
     const command = settings.runtimes.get(runtime);
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
-    const { hostWorkDir, identity, cgroup, caseSpecDir } = where;
+    const { hostWorkDir, specDir, identity, cgroup, copyWorkBase = false } = where;
     return await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [
@@ -140,9 +145,10 @@ export class LocalSandbox implements WarmSandbox {
         tools: settings.tools.get(runtime),
         hostWorkDir,
         tmpSizeBytes: limits.memoryMb * MiB,
-        ...(caseSpecDir ? { workBase: { sizeBytes: limits.memoryMb * MiB, specDir: caseSpecDir } } : {}),
+        specDir,
+        ...(copyWorkBase ? { workBase: { sizeBytes: limits.memoryMb * MiB } } : {}),
       }),
-      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase: caseSpecDir !== undefined }),
+      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase }),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
@@ -194,7 +200,7 @@ export class LocalSandbox implements WarmSandbox {
       if (!program.cases) {
         // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
         await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
-        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, this.where());
         programProcess.catch(() => {});
       }
       const unused = async () => {
@@ -240,9 +246,6 @@ export class LocalSandbox implements WarmSandbox {
    * Cases after a cancel are not run.
    */
   private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions): Promise<RunOutcome> {
-    // What the compile's launcher left of its spec is nobody's business; each case's own is bound over this empty one.
-    await removeTree(path.join(this.hostWorkDir, SPEC_DIR));
-    mkdirSync(path.join(this.hostWorkDir, SPEC_DIR), { mode: 0o755 });
     const outcomes: RunOutcome[] = [];
     // A case's teardown (its sandbox's end, its cgroup's removal) overlaps the next case; all are done before this returns.
     const teardowns: Promise<unknown>[] = [];
@@ -286,18 +289,19 @@ export class LocalSandbox implements WarmSandbox {
   /** A case's sandbox, started and waiting: its own cgroup (where there are cgroups) and spec dir, its work dir a copy of the job's. */
   private async startCase(program: Program, testCase: ProgramCase, index: number, jobLimits: Limits): Promise<CaseProcess> {
     const limits = { ...jobLimits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
-    const specDir = await mkdtemp(path.join(this.settings.workDir, 's'));
+    // A spec dir of its own: no case sees another's input.
+    const specDir = await makeSpecDir(this.settings.workDir);
     let cgroup: JobCgroup | undefined;
     try {
-      await chmod(specDir, 0o755);
       await this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
       // One process more than the job's: the start-up shell's cp, which ends before the case's program starts.
       cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob, false, 1)));
       const bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
         hostWorkDir: this.hostWorkDir,
+        specDir,
         identity: this.identity,
         cgroup,
-        caseSpecDir: specDir,
+        copyWorkBase: true,
       });
       return {
         bwrap,
@@ -321,10 +325,10 @@ export class LocalSandbox implements WarmSandbox {
     this.limits = limits;
     // The program's peak is its own, not the compiler's (where the kernel can say so).
     await this.cgroup?.resetMemoryPeak();
-    await this.writeSpec(program, step, this.hostWorkDir);
+    await this.writeSpec(program, step, this.specDir);
     // One that did not start, or died waiting (the compile's memory), is replaced.
     const waiting = started && (await started.catch(() => undefined));
-    this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, { hostWorkDir: this.hostWorkDir, identity: this.identity, cgroup: this.cgroup });
+    this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, this.where());
     try {
       return await this.watchStep(this.current(), options, false);
     } finally {
@@ -334,7 +338,7 @@ export class LocalSandbox implements WarmSandbox {
 
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
   private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
-    await this.writeSpec(program, step, this.hostWorkDir);
+    await this.writeSpec(program, step, this.specDir);
     return await this.watchStep(this.current(), options, false);
   }
 
@@ -343,8 +347,8 @@ export class LocalSandbox implements WarmSandbox {
     return { bwrap: this.bwrap, cgroup: this.cgroup, limits: this.limits };
   }
 
-  /** The launcher's spec for a step, and its stdin: under SPEC_DIR in the work dir, or in a case's own spec dir. */
-  private async writeSpec(program: Program, step: Step, root: string): Promise<void> {
+  /** The launcher's spec for a step, and its stdin, in a spec dir (the sandbox's, or a case's own). */
+  private async writeSpec(program: Program, step: Step, dir: string): Promise<void> {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
@@ -354,19 +358,15 @@ export class LocalSandbox implements WarmSandbox {
       args: [...step.args],
       env: programEnvironment(BASE_ENV, program.env),
     });
-    const files = [
-      { name: 'spec.json', content: Buffer.from(spec.json) },
-      { name: 'spec.nul', content: Buffer.from(spec.nul) },
-      { name: STDIN_FILE, content: Buffer.from(step.stdin) },
-    ];
-    if (root !== this.hostWorkDir) {
-      // A case's spec dir: the worker's, read by the case's sandbox only to copy it.
-      for (const file of files) writeFileSync(path.join(root, file.name), file.content, { mode: 0o644 });
-      return;
-    }
-    // An earlier step (a compile) may have left anything there, a link included: start from nothing. rm does not follow links.
-    await removeTree(path.join(this.hostWorkDir, SPEC_DIR));
-    this.writeFiles(files.map((file) => ({ path: `${SPEC_DIR}/${file.name}`, content: file.content })));
+    // The worker's own dir, read-only in the sandbox: nothing there but what the worker wrote.
+    await writeFile(path.join(dir, 'spec.json'), spec.json, { mode: 0o644 });
+    await writeFile(path.join(dir, 'spec.nul'), spec.nul, { mode: 0o644 });
+    await writeFile(path.join(dir, STDIN_FILE), step.stdin, { mode: 0o644 });
+  }
+
+  /** Where the sandbox's processes start: its work dir, spec dir, identity and cgroup. */
+  private where(): { hostWorkDir: string; specDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined } {
+    return { hostWorkDir: this.hostWorkDir, specDir: this.specDir, identity: this.identity, cgroup: this.cgroup };
   }
 
   /** Starts a process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
@@ -445,6 +445,7 @@ export class LocalSandbox implements WarmSandbox {
     } finally {
       // The files go whatever happens.
       await removeTree(this.hostWorkDir);
+      await removeTree(this.specDir);
     }
     // The uid is handed on only once the cgroup is empty and gone (a throw above keeps it).
     if (this.identity) await this.settings.identities?.release(this.identity);
@@ -505,6 +506,13 @@ const FS_ERRORS: Record<string, string> = {
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return `${FS_ERRORS[code] ?? 'the filesystem refused it'} (${code})`;
+}
+
+/** A fresh spec dir under the worker's dir, readable by the sandbox's identity (which cannot write it). */
+async function makeSpecDir(workDir: string): Promise<string> {
+  const dir = await mkdtemp(path.join(workDir, 's'));
+  await chmod(dir, 0o755);
+  return dir;
 }
 
 /** What a step runs on: a sandbox process, its cgroup, its limits. */

@@ -1,4 +1,3 @@
-import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { sandboxEnvironment } from '../common/sandboxEnvironment.js';
 
@@ -43,8 +42,8 @@ const CLOSE_INHERITED_FDS = `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $
 
 /** Where a test case's sandbox finds the job's work dir, read-only, to copy into its own /work. */
 export const WORK_BASE_DIR = '/work-base';
-/** Where it finds its own spec (and stdin), read-only, bound over the job's own (empty) spec dir, so one cp copies both. */
-const CASE_SPEC_DIR = `${WORK_BASE_DIR}/${RESERVED_DIR}`;
+/** Where the launcher finds its spec and the job's stdin: the worker's spec dir for the sandbox, bound read-only (never in /work). */
+export const SANDBOX_SPEC_DIR = '/run/sandq';
 /** What a case's sandbox prints once its copy is made, before the launcher starts: the case's clock starts after it. */
 export const CASE_READY = 'sandq-case-ready';
 /** The prelude's exit status when that copy fails (it did not fit /work), before any program ran. */
@@ -69,8 +68,10 @@ export interface SandboxArgumentsInput {
   tools?: ReadonlyMap<string, string>;
   /** Host directory bound read-write at SANDBOX_WORK_DIR; or, with `workBase`, read-only at WORK_BASE_DIR under a tmpfs /work. */
   hostWorkDir: string;
-  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir and the case's own spec dir (see sandboxCommand). */
-  workBase?: { sizeBytes: number; specDir: string };
+  /** Host directory bound read-only at SANDBOX_SPEC_DIR: the launcher's spec and the job's stdin. */
+  specDir?: string;
+  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir (see sandboxCommand). */
+  workBase?: { sizeBytes: number };
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
   tmpSizeBytes: number;
 }
@@ -100,8 +101,9 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/tmp',
     ...(input.workBase
-      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--ro-bind', input.workBase.specDir, CASE_SPEC_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
+      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
       : ['--bind', input.hostWorkDir, SANDBOX_WORK_DIR]),
+    ...(input.specDir ? ['--ro-bind', input.specDir, SANDBOX_SPEC_DIR] : []),
     // The root itself is bwrap's scratch tmpfs: make it read-only like the system dirs.
     '--remount-ro', '/',
     '--chdir', SANDBOX_WORK_DIR,

@@ -1,7 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_ARTIFACT_ENTRIES } from '../common/ArtifactSelection.js';
-import { SPEC_DIR } from './launchers.js';
 
 /** When each file the worker wrote into a work dir was last modified, to tell later which ones a compile wrote. */
 export async function modificationTimes(workDir: string, paths: readonly string[]): Promise<Map<string, number>> {
@@ -27,7 +26,6 @@ export async function compileOutputs(workDir: string, written: ReadonlyMap<strin
       if (++seen > MAX_ARTIFACT_ENTRIES) return;
       const full = path.join(dir, entry.name);
       const relative = path.relative(workDir, full);
-      if (relative === SPEC_DIR) continue;
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile()) {
         const before = written.get(relative);

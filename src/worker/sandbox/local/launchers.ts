@@ -1,28 +1,26 @@
-import { RESERVED_DIR } from '../../../shared/contract/languages.js';
 import type { Runtime } from '../SandboxProvider.js';
 import { MAX_BUILT_PROGRAM_BYTES } from '../../program/transpiler.js';
 import { LAUNCHER_ABANDONED, TRANSPILED_TOO_LARGE } from '../common/exitStatus.js';
 import { nulSpec } from '../common/jobSpec.js';
-import { ACK_FD, SANDBOX_WORK_DIR } from './bwrapArguments.js';
+import { ACK_FD, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 
 /**
  * A sandbox is started before its job is known, with the interpreter already
  * up and blocked on stdin. When the job comes, the worker writes its files
- * and a spec (entry file, args, env, and the job's stdin as a file) under
- * SPEC_DIR, then writes one newline to stdin. The launcher opens the stdin
- * file as its fd 0, removes the spec (python and node; see BASH),
- * takes on the job's argv and environment, acknowledges the job on ACK_FD
- * and closes it, and runs the entry file as the main program, in the same
- * process: that is what makes a warm start fast.
+ * into the work dir, and a spec (entry file, args, env) and the job's stdin
+ * into the sandbox's spec dir (SANDBOX_SPEC_DIR, read-only inside: nothing of
+ * sandq's is in /work), then writes one newline to stdin. The launcher opens
+ * the stdin file as its fd 0, takes on the job's argv and environment,
+ * acknowledges the job on ACK_FD and closes it, and runs the entry file as
+ * the main program, in the same process: that is what makes a warm start fast.
  */
-export const SPEC_DIR = RESERVED_DIR;
-const SPEC = `${SANDBOX_WORK_DIR}/${SPEC_DIR}`;
+const SPEC = SANDBOX_SPEC_DIR;
 
 /** Where the TypeScript transpiler (esbuild, a static binary) is bound, read-only, in node sandboxes that have it. */
 export const TRANSPILER_PATH = '/opt/sandq/bin/esbuild';
 
 /**
- * The job's stdin, a file under SPEC_DIR that becomes the program's fd 0:
+ * The job's stdin, a file in the spec dir that becomes the program's fd 0:
  * the worker's end of fd 0 is a socket (what node gives a child), which
  * cannot be opened by path, so `open("/dev/stdin")`, `cat /dev/stdin` or
  * sqlite's `.import /dev/stdin` would fail with ENXIO. A file, as judges
@@ -57,7 +55,6 @@ while True:
 with open("${SPEC}/spec.json") as f:
     spec = json.load(f)
 stdin = os.open("${SPEC}/${STDIN_FILE}", os.O_RDONLY); os.dup2(stdin, 0); os.close(stdin)
-os.remove("${SPEC}/spec.json"); os.remove("${SPEC}/spec.nul"); os.remove("${SPEC}/${STDIN_FILE}"); os.rmdir("${SPEC}")
 os.write(${ACK_FD}, b"1"); os.close(${ACK_FD})
 os.environ.clear(); os.environ.update(spec["env"])
 sys.argv = [spec["entry"], *spec["args"]]
@@ -100,7 +97,6 @@ const spec = JSON.parse(fs.readFileSync("${SPEC}/spec.json", "utf8"));
 // Node has no dup2: closed, fd 0 is the lowest free one, which open takes.
 fs.closeSync(0);
 if (fs.openSync("${SPEC}/${STDIN_FILE}", "r") !== 0) process.exit(${LAUNCHER_ABANDONED});
-fs.rmSync("${SPEC}", { recursive: true, force: true });
 fs.writeSync(${ACK_FD}, "1");
 fs.closeSync(${ACK_FD});
 if (spec.transpile) {
@@ -129,10 +125,9 @@ process.nextTick(require("module").runMain);
 /**
  * bash: the spec is NUL-separated (argc, the command and its args…,
  * NAME=value…); then the command runs with only the job's environment: a
- * fresh bash with the entry for bash itself, a compiler, a program. It
- * leaves the spec in place (the job's own args, env and stdin): removing it
- * would take a process of its own, which a job allowed a single one
- * (`maxProcesses: 1`) does not have. The next step's spec replaces it.
+ * fresh bash with the entry for bash itself, a compiler, a program. Only
+ * builtins until then: a job allowed a single process (`maxProcesses: 1`)
+ * has none to spare for the launcher.
  */
 const BASH = `
 IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
