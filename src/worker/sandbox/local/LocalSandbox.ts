@@ -1,5 +1,5 @@
-import { closeSync, constants, lchownSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { chmod, chown, mkdtemp, writeFile } from 'node:fs/promises';
+import { closeSync, constants, lchownSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { chmod, chown, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import type { Limits } from '../../../shared/contract/limits.js';
 import type { ArtifactCollection } from '../Artifact.js';
@@ -216,9 +216,10 @@ export class LocalSandbox implements WarmSandbox {
         await unused();
         throw error;
       }
-      if (compile.termination === 'cancelled' || compile.termination !== 'exited' || compile.exitCode !== 0) await unused();
-      if (compile.termination === 'cancelled') return { ...compile, stdout: '', stderr: '', compile };
-      if (compile.termination !== 'exited' || compile.exitCode !== 0) return compileFailed(compile);
+      if (compile.termination !== 'exited' || compile.exitCode !== 0) {
+        await unused();
+        return compile.termination === 'cancelled' ? { ...compile, stdout: '', stderr: '', compile } : compileFailed(compile);
+      }
       // The program: fresh processes in the same work dir, identity and cgroup, under the job's own limits.
       this.limits = options.limits;
       try {
@@ -293,7 +294,7 @@ export class LocalSandbox implements WarmSandbox {
     const specDir = await makeSpecDir(this.settings.workDir);
     let cgroup: JobCgroup | undefined;
     try {
-      await this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
+      this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
       // One process more than the job's: the start-up shell's cp, which ends before the case's program starts.
       cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob, false, 1)));
       const bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
@@ -325,7 +326,7 @@ export class LocalSandbox implements WarmSandbox {
     this.limits = limits;
     // The program's peak is its own, not the compiler's (where the kernel can say so).
     await this.cgroup?.resetMemoryPeak();
-    await this.writeSpec(program, step, this.specDir);
+    this.writeSpec(program, step, this.specDir);
     // One that did not start, or died waiting (the compile's memory), is replaced.
     const waiting = started && (await started.catch(() => undefined));
     this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, this.where());
@@ -338,7 +339,7 @@ export class LocalSandbox implements WarmSandbox {
 
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
   private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
-    await this.writeSpec(program, step, this.specDir);
+    this.writeSpec(program, step, this.specDir);
     return await this.watchStep(this.current(), options, false);
   }
 
@@ -347,8 +348,8 @@ export class LocalSandbox implements WarmSandbox {
     return { bwrap: this.bwrap, cgroup: this.cgroup, limits: this.limits };
   }
 
-  /** The launcher's spec for a step, and its stdin, in a spec dir (the sandbox's, or a case's own). */
-  private async writeSpec(program: Program, step: Step, dir: string): Promise<void> {
+  /** The launcher's spec for a step, and its stdin, in a spec dir (the sandbox's, or a case's own); synchronous for the reason writeFiles is. */
+  private writeSpec(program: Program, step: Step, dir: string): void {
     const { transpile } = program;
     const nodeVersion = transpilerNodeVersion(this.settings.runtimes.get('node')?.version);
     const spec = specFiles({
@@ -359,9 +360,9 @@ export class LocalSandbox implements WarmSandbox {
       env: programEnvironment(BASE_ENV, program.env),
     });
     // The worker's own dir, read-only in the sandbox: nothing there but what the worker wrote.
-    await writeFile(path.join(dir, 'spec.json'), spec.json, { mode: 0o644 });
-    await writeFile(path.join(dir, 'spec.nul'), spec.nul, { mode: 0o644 });
-    await writeFile(path.join(dir, STDIN_FILE), step.stdin, { mode: 0o644 });
+    writeFileSync(path.join(dir, 'spec.json'), spec.json, { mode: 0o644 });
+    writeFileSync(path.join(dir, 'spec.nul'), spec.nul, { mode: 0o644 });
+    writeFileSync(path.join(dir, STDIN_FILE), step.stdin, { mode: 0o644 });
   }
 
   /** Where the sandbox's processes start: its work dir, spec dir, identity and cgroup. */
@@ -372,8 +373,8 @@ export class LocalSandbox implements WarmSandbox {
   /** Starts a process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
   private async watchStep(process: StepProcess, options: RunOptions, copiedWorkBase: boolean): Promise<RunOutcome> {
     const { bwrap, cgroup, limits } = process;
-    const oomKillsBefore = (await cgroup?.oomKills()) ?? 0;
-    const cpuAtStart = await cgroup?.cpuUsageMicros();
+    // Both reads at once: this is on the job's path.
+    const [oomKillsBefore, cpuAtStart] = cgroup ? await Promise.all([cgroup.oomKills(), cgroup.cpuUsageMicros()]) : [0, null];
     const cpuWatch = cpuAtStart == null || !cgroup ? undefined : this.watchCpuTime(process, cgroup, cpuAtStart);
     const ran = await bwrap
       .run({
@@ -387,17 +388,18 @@ export class LocalSandbox implements WarmSandbox {
       })
       .finally(() => cpuWatch?.stop());
     const outcome = { ...ran, ...(await resourceUse(cgroup, cpuAtStart)) };
+    // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
+    const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
+    const oomKilled = async () => cgroup !== undefined && memoryByCgroup && (await cgroup.oomKills()) > oomKillsBefore;
     if (outcome.termination === 'exited' && !bwrap.started) {
       // The kernel's OOM killer may have picked sandq's own start-up (the case's copy, the launcher) over a program.
-      if (cgroup && (await cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded({ ...outcome, termination: 'exited' });
+      if (await oomKilled()) return asMemoryExceeded(outcome);
       // A case's copy of the work dir failed: its files do not fit /work (a tmpfs of the job's memory size), or one is over maxFileBytes.
       if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, stderr: WORK_COPY_FAILED_MESSAGE, limit: null };
       // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${bwrap.preludeText() || 'no output'}`);
     }
-    // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
-    const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    if (cgroup && memoryByCgroup && mayBeMemoryKill(outcome) && (await cgroup.oomKills()) > oomKillsBefore) return asMemoryExceeded(outcome);
+    if (mayBeMemoryKill(outcome) && (await oomKilled())) return asMemoryExceeded(outcome);
     return outcome;
   }
 
@@ -531,11 +533,8 @@ interface CaseProcess extends StepProcess {
 /** What a step used, from its cgroup: CPU since `cpuAtStart`, and the memory peak. */
 async function resourceUse(cgroup: JobCgroup | undefined, cpuAtStart: number | null | undefined): Promise<Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'>> {
   if (!cgroup) return { cpuTimeMs: null, memoryPeakBytes: null };
-  const cpuNow = cpuAtStart == null ? null : await cgroup.cpuUsageMicros();
-  return {
-    cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000),
-    memoryPeakBytes: await cgroup.memoryPeakBytes(),
-  };
+  const [cpuNow, memoryPeakBytes] = await Promise.all([cpuAtStart == null ? null : cgroup.cpuUsageMicros(), cgroup.memoryPeakBytes()]);
+  return { cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000), memoryPeakBytes };
 }
 
 /** One program start: its command, args and stdin. */
