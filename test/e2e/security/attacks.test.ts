@@ -174,6 +174,11 @@ for p in ["/etc/shadow", "/etc/passwd", "${SOURCE_TREE}/package.json", "/root", 
 });
 
 describe('files and links', () => {
+  it('finds only its own spec in the read-only spec dir, and cannot change it', async () => {
+    const ex = await bash('ls -A /run/sandq; for f in /run/sandq/stdin /run/sandq/planted; do echo x > "$f" 2>/dev/null && echo "wrote $f"; done; rm -f /run/sandq/spec.json 2>/dev/null && echo removed; cat /run/sandq/stdin', { stdin: 'mine' });
+    expect(ex.result!.stdout).toBe('spec.json\nspec.nul\nstdin\nmine');
+  });
+
   it('cannot keep its work dir on the host with a tree nested deeper than PATH_MAX', async () => {
     // 1,500 levels of a 10-byte name: 16,500 bytes of path, which node's recursive rm gives up on (ENAMETOOLONG).
     const ex = await runExecution(svc.baseUrl, { language: 'python', code: 'import os\nfor _ in range(1500):\n    os.mkdir("deep-7f3a9")\n    os.chdir("deep-7f3a9")\nprint("deep")' });
