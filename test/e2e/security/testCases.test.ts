@@ -74,4 +74,56 @@ describe('test cases', () => {
     if (fill!.status !== 'memory_exceeded') expect(Number(fill!.stdout.split('\n')[0])).toBeLessThanOrEqual(64 * 1024 * 1024);
     expect(next).toMatchObject({ status: 'passed', stdout: 'ok\n' });
   });
+
+  it('cannot reach the runner that runs them, though it is their uid: no signal, no /proc look inside, and the next case runs as if nothing happened', async () => {
+    const attack = [
+      // The kernel takes these (kill says 0) and drops them: pid 1 has no handler. Had it stopped, this case would hang.
+      'kill -9 1',
+      'kill -STOP 1',
+      'for f in mem environ fd/0 fd/1 fd/7; do head -c1 /proc/1/$f >/dev/null 2>&1 && echo "read $f"; done',
+      'echo x 2>/dev/null > /proc/1/mem && echo wrote-mem',
+      'ls /proc/1/fd 2>/dev/null',
+      'echo done',
+    ].join('; ');
+    const ex = await runExecution(svc.baseUrl, { language: 'bash', code: 'read n; if [ "$n" = attack ]; then ' + attack + '; else echo "case $n"; fi', tests: [{ stdin: 'attack', expectedStdout: 'done' }, { stdin: '2', expectedStdout: 'case 2' }] });
+    expect(ex.result!.tests!.map((row) => [row.status, row.stdout])).toEqual([
+      ['passed', 'done\n'],
+      ['passed', 'case 2\n'],
+    ]);
+  });
+
+  it('leave nothing running, nor anything in /work, /tmp, /dev/shm or IPC, for the next case', async () => {
+    // The first case leaves a writer behind, a directory it cannot write, System V objects and a message queue; the second looks.
+    const leave = [
+      '(while :; do echo late >> /tmp/late; sleep 0.05; done) &',
+      'mkdir -p locked/inner && touch locked/inner/f && chmod 0 locked/inner locked',
+      'echo x > /dev/shm/shared',
+      'ipcmk -M 4096 >/dev/null && ipcmk -S 1 >/dev/null && ipcmk -Q >/dev/null',
+      ': > /dev/mqueue/queue',
+      'echo "ipc $(ipcs -m -s -q | grep -c "^0x") $(ls /dev/mqueue)"',
+    ].join('\n');
+    // A writer left running would have written /tmp/late again by the time this looks.
+    const look = ['sleep 0.3', 'ls -A /work /tmp /dev/shm /dev/mqueue', 'echo "ipc $(ipcs -m -s -q | grep -c "^0x")"'].join('\n');
+    const ex = await runExecution(svc.baseUrl, {
+      language: 'bash',
+      code: `read n\nif [ "$n" = leave ]; then\n${leave}\nelse\n${look}\nfi`,
+      tests: [
+        { stdin: 'leave', expectedStdout: 'ipc 3 queue' },
+        { stdin: 'look', expectedStdout: '/dev/mqueue:\n\n/dev/shm:\n\n/tmp:\n\n/work:\nmain.sh\nipc 0' },
+      ],
+    });
+    expect(ex.result!.tests!.map((row) => [row.status, row.stdout])).toEqual([
+      ['passed', 'ipc 3 queue\n'],
+      ['passed', '/dev/mqueue:\n\n/dev/shm:\n\n/tmp:\n\n/work:\nmain.sh\nipc 0\n'],
+    ]);
+  });
+
+  it('cannot pass for the runner: output written after the program ends, and text like the runner\'s, stay the case\'s', async () => {
+    const code = 'read n; printf "S0;R1F%032d" 0; echo; printf "%032x" 0 >&2; (sleep 0.3; echo late-$n) & echo main-$n';
+    const ex = await runExecution(svc.baseUrl, { language: 'bash', code, tests: [{ stdin: '1' }, { stdin: '2' }] });
+    for (const [i, row] of ex.result!.tests!.entries()) {
+      expect(row.stdout).toBe(`S0;R1F${'0'.repeat(32)}\nmain-${i + 1}\n`);
+      expect(row.stderr).toBe('0'.repeat(32));
+    }
+  });
 });

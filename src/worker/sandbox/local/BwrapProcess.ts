@@ -52,7 +52,7 @@ export interface BwrapRunInput {
 }
 
 /** bwrap's own end as the program's: like a shell, it reports a child killed by a signal as 128 + its number. */
-function programExit(code: number | null, signal: NodeJS.Signals | null): ProgramExit {
+export function programExit(code: number | null, signal: NodeJS.Signals | null): ProgramExit {
   return { exitCode: code, signal: signal ?? (code === null ? 'SIGKILL' : signalOfExitCode(code)) };
 }
 
@@ -85,6 +85,8 @@ function readChildPid(info: Readable): Promise<number> {
 export class BwrapProcess {
   /** The run, once the program was handed its input; output before that is the prelude. */
   private watch: RunWatch | undefined;
+  /** Where output goes instead, while a case runner's case runs (see CaseRunner). */
+  private sink: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
   private readonly prelude = { stdout: new OutputCollector(PRELUDE_BYTES), stderr: new OutputCollector(PRELUDE_BYTES) };
   /** Whether the launcher said, on ACK_FD, that it took its job. */
   private acknowledged = false;
@@ -95,11 +97,14 @@ export class BwrapProcess {
   private constructor(
     private readonly child: ChildProcess,
     private readonly closed: Promise<[number | null, NodeJS.Signals | null]>,
+    /** ACK_FD's pipe. */
+    private readonly control: Readable,
   ) {
     child.once('exit', () => (this.exited = true));
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream]!.on('data', (chunk: Buffer) => {
-        if (this.watch) this.watch.take(stream, chunk);
+        if (this.sink) this.sink(stream, chunk);
+        else if (this.watch) this.watch.take(stream, chunk);
         else this.prelude[stream].push(chunk);
       });
     }
@@ -147,8 +152,8 @@ export class BwrapProcess {
         }, PIPE_DRAIN_MS).unref();
       });
     });
-    const bwrap = new BwrapProcess(child, closed);
-    pipe(FD.ack).on('data', () => (bwrap.acknowledged = true));
+    const bwrap = new BwrapProcess(child, closed, pipe(FD.ack));
+    bwrap.control.on('data', () => (bwrap.acknowledged = true));
 
     pipe(FD.options).end(`${options.join('\0')}\0`);
     pipe(FD.seccomp).end(input.seccomp ?? Buffer.alloc(0));
@@ -159,31 +164,6 @@ export class BwrapProcess {
     }
     bwrap.sandboxPid = childPid;
     return bwrap;
-  }
-
-  /** Resolves true once the sandbox has printed `marker` before its job (its start-up is done), false if it ends first. */
-  async preludeSays(marker: string): Promise<boolean> {
-    const said = () => this.prelude.stdout.text().includes(marker);
-    if (said()) return true;
-    return await new Promise<boolean>((resolve) => {
-      const onData = () => {
-        if (!said()) return;
-        done();
-        resolve(true);
-      };
-      const onExit = () => {
-        done();
-        resolve(said());
-      };
-      const done = () => {
-        this.child.stdout?.off('data', onData);
-        this.child.off('exit', onExit);
-      };
-      // Registered after the constructor's listener, so the chunk is in the prelude when this looks.
-      this.child.stdout?.on('data', onData);
-      this.child.once('exit', onExit);
-      if (this.exited) onExit();
-    });
   }
 
   /** Whether the program was handed its job (the launcher acknowledged it before running it). */
@@ -215,6 +195,31 @@ export class BwrapProcess {
     } finally {
       watch.dispose();
     }
+  }
+
+  /** Sends its output to `sink` (undefined: back to the prelude), for a runner that runs many programs. */
+  route(sink: ((stream: OutputStream, chunk: Buffer) => void) | undefined): void {
+    this.sink = sink;
+  }
+
+  /** Calls `listener` with what the sandbox writes on ACK_FD: a launcher's acknowledgement, a runner's reports. */
+  onControl(listener: (text: string) => void): void {
+    this.control.on('data', (chunk: Buffer) => listener(chunk.toString('latin1')));
+  }
+
+  /** Writes to the sandbox's stdin, leaving it open: a runner's commands. */
+  send(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  /** Resolves with bwrap's exit status once it is gone (and its pipes drained). */
+  get ended(): Promise<[number | null, NodeJS.Signals | null]> {
+    return this.closed;
+  }
+
+  /** Kills the sandbox, whatever runs in it (a runner's run watches its own stops). */
+  killNow(): void {
+    this.killSandbox();
   }
 
   /** Stops a running program for its CPU time: the run ends `timed_out`, by `cpuTimeMs`. */

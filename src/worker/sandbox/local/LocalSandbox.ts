@@ -12,8 +12,10 @@ import { checkArtifactsReadable, checkRunnable } from '../common/oneProgram.js';
 import { asMemoryExceeded, mayBeMemoryKill } from '../common/runOutcome.js';
 import { transpilerNodeVersion } from '../common/runtimeFlags.js';
 import { ProgramInputError } from '../ProgramInputError.js';
-import { BASE_ENV, CASE_READY, sandboxArguments, sandboxCommand, WORK_COPY_FAILED } from './bwrapArguments.js';
-import { BwrapProcess } from './BwrapProcess.js';
+import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js';
+import { BwrapProcess, type BwrapRunInput } from './BwrapProcess.js';
+import { CaseRunner } from './CaseRunner.js';
+import { caseRunnerCommand, GO_FILE } from './caseRunnerScript.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
@@ -34,6 +36,8 @@ export interface LocalSandboxSettings {
   setprivPath: string;
   /** bash under /usr, which closes inherited descriptors before the program starts. */
   shellPath: string;
+  /** The worker's execute-only copy of bash that test cases' runners run (see caseRunnerScript.ts). */
+  runnerShellPath: string;
   systemMounts: string[];
   runtimes: ReadonlyMap<Runtime, { executable: string; flags: string[]; version: string }>;
   /** Read-only host files bound into each sandbox of a runtime (the TypeScript transpiler for node), by path inside. */
@@ -124,11 +128,12 @@ export class LocalSandbox implements WarmSandbox {
     settings: LocalSandboxSettings,
     runtime: Runtime,
     limits: Limits,
-    where: { hostWorkDir: string; specDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; copyWorkBase?: boolean },
+    where: { hostWorkDir: string; specDir: string; identity: SandboxIdentity | undefined; cgroup: JobCgroup | undefined; caseRunner?: boolean },
   ): Promise<BwrapProcess> {
     const command = settings.runtimes.get(runtime);
     if (!command) throw new Error(`runtime ${runtime} is not available on this worker`);
-    const { hostWorkDir, specDir, identity, cgroup, copyWorkBase = false } = where;
+    const { hostWorkDir, specDir, identity, cgroup, caseRunner = false } = where;
+    const launcher = launcherCommand(runtime, command.executable, command.flags);
     return await BwrapProcess.start({
       bwrapPath: settings.bwrapPath,
       launcher: [
@@ -146,9 +151,9 @@ export class LocalSandbox implements WarmSandbox {
         hostWorkDir,
         tmpSizeBytes: limits.memoryMb * MiB,
         specDir,
-        ...(copyWorkBase ? { workBase: { sizeBytes: limits.memoryMb * MiB } } : {}),
+        ...(caseRunner ? { caseRunner: { shell: settings.runnerShellPath, workSizeBytes: limits.memoryMb * MiB } } : {}),
       }),
-      command: sandboxCommand(settings.shellPath, launcherCommand(runtime, command.executable, command.flags), { copyWorkBase }),
+      command: sandboxCommand(settings.shellPath, caseRunner ? caseRunnerCommand(launcher) : launcher),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
@@ -197,12 +202,10 @@ export class LocalSandbox implements WarmSandbox {
     // The program's own process starts while the compiler runs (it waits for its go), so its start is off the job's path.
     let programProcess: Promise<BwrapProcess> | undefined;
     if (program.compile) {
-      if (!program.cases) {
-        // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
-        await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
-        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, this.where());
-        programProcess.catch(() => {});
-      }
+      // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
+      await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
+      programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), caseRunner: program.cases !== undefined });
+      programProcess.catch(() => {});
       const unused = async () => {
         await programProcess?.then((bwrap) => bwrap.stop(), () => {});
       };
@@ -230,95 +233,69 @@ export class LocalSandbox implements WarmSandbox {
         return { ...compileFailed(compile), termination: 'memory_exceeded', limit: 'memoryMb' };
       }
     }
-    // The warm (or compiling) process is done with: the program gets a process of its own, each case one apart.
+    // The warm (or compiling) process is done with: the program gets a process of its own, the cases a runner.
     await this.bwrap.stop();
-    if (program.cases) return { ...(await this.runCases(program, program.cases, options)), ...(compile ? { compile } : {}) };
+    if (program.cases) return { ...(await this.runCases(program, program.cases, options, programProcess)), ...(compile ? { compile } : {}) };
     const ran = await this.runFresh(program, run, options.limits, options, programProcess);
     return { ...ran, ...(compile ? { compile } : {}) };
   }
 
   /**
-   * Each case in a sandbox and a cgroup of its own, one after the other,
-   * with the job's limits (a case's own timeout may be lower): /work is a
-   * fresh tmpfs copy of the job's work dir as the compile left it, so nothing
-   * a case writes reaches the next, and its figures are its own. The next
-   * case's sandbox starts while one runs (its cgroup apart, so it takes
-   * nothing of the running case's limits), and sees only its own spec.
+   * The cases one after another, each on a fresh sandbox state, with the
+   * job's limits (a case's own timeout may be lower), in one sandbox whose
+   * runner (caseRunnerScript.ts) resets /work to a copy of the job's work
+   * dir as the compile left it, empties /tmp, /dev/shm and IPC, and kills
+   * whatever a case left running: nothing a case writes reaches the next.
+   * The sandbox's cgroup is theirs in turn, its CPU and peak counted from
+   * each case's start. A case the worker stops (its time, its output, a
+   * cancel) takes the runner down with it; the next case gets a new one.
    * Cases after a cancel are not run.
    */
-  private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions): Promise<RunOutcome> {
+  private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions, prelaunched?: Promise<BwrapProcess>): Promise<RunOutcome> {
     const outcomes: RunOutcome[] = [];
-    // A case's teardown (its sandbox's end, its cgroup's removal) overlaps the next case; all are done before this returns.
-    const teardowns: Promise<unknown>[] = [];
-    const dispose = (started: Promise<CaseProcess>) => teardowns.push(started.then((process) => process.dispose()).catch(() => {}));
-    // A start that fails while the case before runs must not go unhandled: it is awaited, and thrown, in its turn.
-    const start = (index: number) => {
-      const started = this.startCase(program, cases[index]!, index, options.limits);
-      started.catch(() => {});
-      return started;
+    let runner: CaseRunner | undefined;
+    // The first may have started during the compile; one that died waiting (the compile's memory) is replaced.
+    const startRunner = async (waiting?: Promise<BwrapProcess>) => {
+      const started = await waiting?.catch(() => undefined);
+      return new CaseRunner(started?.alive ? started : await LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), caseRunner: true }));
     };
-    let next: Promise<CaseProcess> | undefined = start(0);
+    // Each case's launcher reads its go from this file.
+    writeFileSync(path.join(this.specDir, GO_FILE), '\n', { mode: 0o644 });
     try {
       for (let index = 0; index < cases.length; index++) {
-        const current = next;
-        next = undefined;
         let outcome: RunOutcome;
-        if (!current || options.signal?.aborted) {
+        if (options.signal?.aborted) {
           outcome = notRun();
-          if (current) dispose(current);
         } else {
-          const started = await current;
-          if (index + 1 < cases.length) next = start(index + 1);
-          try {
-            // The case's clock starts once its copy of the work dir is made; then sandq's cp no longer needs room in its cgroup.
-            if (await started.bwrap.preludeSays(CASE_READY)) await started.cgroup?.setLimits(cgroupLimits(started.limits, this.settings.cpusPerJob));
-            outcome = await this.watchStep(started, { ...options, onOutput: undefined }, true);
-          } finally {
-            dispose(current);
+          if (!runner?.alive) {
+            await runner?.stop();
+            runner = await startRunner(index === 0 ? prelaunched : undefined);
           }
+          let reset = await runner.reset();
+          if (reset === 'gone') {
+            // The runner died between cases: one more, and if that one cannot start either, the sandbox is lost.
+            runner = await startRunner();
+            reset = await runner.reset();
+            if (reset === 'gone') throw new SandboxLostError(runner.preludeText() || 'the test cases\' runner ended before a case');
+          }
+          outcome = reset === 'failed' ? workCopyFailed() : await this.runCase(program, cases[index]!, runner, options);
         }
         outcomes.push(outcome);
         options.onCase?.(index, outcome);
       }
     } finally {
-      if (next) dispose(next);
-      await Promise.allSettled(teardowns);
+      await runner?.stop();
+      await prelaunched?.then((bwrap) => bwrap.stop(), () => {});
     }
     return casesOutcome(outcomes);
   }
 
-  /** A case's sandbox, started and waiting: its own cgroup (where there are cgroups) and spec dir, its work dir a copy of the job's. */
-  private async startCase(program: Program, testCase: ProgramCase, index: number, jobLimits: Limits): Promise<CaseProcess> {
-    const limits = { ...jobLimits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
-    // A spec dir of its own: no case sees another's input.
-    const specDir = await makeSpecDir(this.settings.workDir);
-    let cgroup: JobCgroup | undefined;
-    try {
-      this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, specDir);
-      // One process more than the job's: the start-up shell's cp, which ends before the case's program starts.
-      cgroup = this.cgroup && (await this.settings.cgroups!.createJob(`${this.cgroup.name}-c${index}`, cgroupLimits(limits, this.settings.cpusPerJob, false, 1)));
-      const bwrap = await LocalSandbox.launch(this.settings, this.runtime, limits, {
-        hostWorkDir: this.hostWorkDir,
-        specDir,
-        identity: this.identity,
-        cgroup,
-        copyWorkBase: true,
-      });
-      return {
-        bwrap,
-        cgroup,
-        limits,
-        dispose: async () => {
-          await bwrap.stop();
-          await cgroup?.destroy();
-          await removeTree(specDir);
-        },
-      };
-    } catch (error) {
-      await cgroup?.destroy().catch(() => {});
-      await removeTree(specDir);
-      throw error;
-    }
+  /** One case on the runner: its spec in the spec dir (the case before is gone, so none sees another's input), its figures its own. */
+  private async runCase(program: Program, testCase: ProgramCase, runner: CaseRunner, options: RunOptions): Promise<RunOutcome> {
+    const limits = { ...options.limits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
+    this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, this.specDir);
+    await this.cgroup?.resetMemoryPeak();
+    return await this.watchStep({ bwrap: runner, cgroup: this.cgroup, limits }, { ...options, onOutput: undefined });
   }
 
   /** One step in a new sandbox process (the current one must be stopped; `started`, one already waiting): the program after its compile. */
@@ -331,7 +308,7 @@ export class LocalSandbox implements WarmSandbox {
     const waiting = started && (await started.catch(() => undefined));
     this.bwrap = waiting?.alive ? waiting : await LocalSandbox.launch(this.settings, this.runtime, limits, this.where());
     try {
-      return await this.watchStep(this.current(), options, false);
+      return await this.watchStep(this.current(), options);
     } finally {
       await this.bwrap.stop();
     }
@@ -340,7 +317,7 @@ export class LocalSandbox implements WarmSandbox {
   /** One step on the current process: its spec handed over, its stdin fed, watched to the end under the sandbox's limits. */
   private async runStep(program: Program, step: Step, options: RunOptions): Promise<RunOutcome> {
     this.writeSpec(program, step, this.specDir);
-    return await this.watchStep(this.current(), options, false);
+    return await this.watchStep(this.current(), options);
   }
 
   /** The sandbox's own process, as a step runs on it. */
@@ -371,7 +348,7 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   /** Starts a process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
-  private async watchStep(process: StepProcess, options: RunOptions, copiedWorkBase: boolean): Promise<RunOutcome> {
+  private async watchStep(process: StepProcess, options: RunOptions): Promise<RunOutcome> {
     const { bwrap, cgroup, limits } = process;
     // Both reads at once: this is on the job's path.
     const [oomKillsBefore, cpuAtStart] = cgroup ? await Promise.all([cgroup.oomKills(), cgroup.cpuUsageMicros()]) : [0, null];
@@ -392,10 +369,8 @@ export class LocalSandbox implements WarmSandbox {
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
     const oomKilled = async () => cgroup !== undefined && memoryByCgroup && (await cgroup.oomKills()) > oomKillsBefore;
     if (outcome.termination === 'exited' && !bwrap.started) {
-      // The kernel's OOM killer may have picked sandq's own start-up (the case's copy, the launcher) over a program.
+      // The kernel's OOM killer may have picked sandq's own start-up (the launcher, a case runner) over a program.
       if (await oomKilled()) return asMemoryExceeded(outcome);
-      // A case's copy of the work dir failed: its files do not fit /work (a tmpfs of the job's memory size), or one is over maxFileBytes.
-      if (copiedWorkBase && outcome.exitCode === WORK_COPY_FAILED) return { ...outcome, exitCode: null, signal: null, stderr: WORK_COPY_FAILED_MESSAGE, limit: null };
       // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${bwrap.preludeText() || 'no output'}`);
     }
@@ -517,17 +492,20 @@ async function makeSpecDir(workDir: string): Promise<string> {
   return dir;
 }
 
-/** What a step runs on: a sandbox process, its cgroup, its limits. */
-interface StepProcess {
-  bwrap: BwrapProcess;
-  cgroup: JobCgroup | undefined;
-  limits: Limits;
+/** What runs a step's program: a sandbox process (BwrapProcess), or a case runner for one case. */
+interface StepRunner {
+  run(input: BwrapRunInput): Promise<RunOutcome>;
+  /** Whether the program was handed its job. */
+  readonly started: boolean;
+  stopForCpuTime(): void;
+  preludeText(): string;
 }
 
-/** A test case's sandbox, started and waiting for its go. */
-interface CaseProcess extends StepProcess {
-  /** Stops it and removes its cgroup and spec dir. */
-  dispose(): Promise<void>;
+/** What a step runs on: its runner, its cgroup, its limits. */
+interface StepProcess {
+  bwrap: StepRunner;
+  cgroup: JobCgroup | undefined;
+  limits: Limits;
 }
 
 /** What a step used, from its cgroup: CPU since `cpuAtStart`, and the memory peak. */
@@ -574,8 +552,14 @@ function compileFailed(compile: RunOutcome): RunOutcome {
   };
 }
 
-/** A case's stderr when its copy of the job's files failed before its program ran. */
-const WORK_COPY_FAILED_MESSAGE = "sandq: the job's files could not be copied into this case's /work: together they are over limits.memoryMb, or one is over limits.maxFileBytes\n";
+/** A case whose fresh /work could not be made: the job's files do not fit it, or one is over maxFileBytes. */
+function workCopyFailed(): RunOutcome {
+  return {
+    ...notRun(),
+    termination: 'exited',
+    stderr: "sandq: the job's files could not be copied into this case's /work: together they are over limits.memoryMb, or one is over limits.maxFileBytes\n",
+  };
+}
 
 /** A started sandbox waiting for its go: bwrap, its init, the launcher. */
 const WAITING_SANDBOX_PROCESSES = 3;

@@ -14,7 +14,7 @@ import { IdentityPool } from './IdentityPool.js';
 import { isProcessGone } from './isProcessGone.js';
 import type { IsolationReport } from './IsolationReport.js';
 import { BwrapProcess } from './BwrapProcess.js';
-import { installTranspiler } from './installTranspiler.js';
+import { installTool } from './installTool.js';
 import { TRANSPILER_PATH } from './launchers.js';
 import { LocalSandbox, type LocalSandboxSettings } from './LocalSandbox.js';
 import { locateRuntimes, missingPrograms, resolveCommand } from './runtimes.js';
@@ -110,13 +110,16 @@ export class LocalSandboxProvider implements SandboxProvider {
     try {
       const transpiler = locateTranspiler();
       const tools = new Map<Runtime, ReadonlyMap<string, string>>();
-      if (transpiler) tools.set('node', new Map([[TRANSPILER_PATH, await installTranspiler(options.workRoot, transpiler)]]));
+      if (transpiler) tools.set('node', new Map([[TRANSPILER_PATH, await installTool(options.workRoot, transpiler, 'esbuild', 0o755)]]));
+      // Test cases' runner: bash, execute-only, so that the cases it runs cannot reach into it.
+      const runnerShellPath = await installTool(options.workRoot, shellPath, 'case-runner', 0o111);
 
       const base = {
         bwrapPath,
         prlimitPath,
         setprivPath,
         shellPath,
+        runnerShellPath,
         systemMounts: systemMounts(options.languages.flatMap((l) => l.systemPaths)),
         tools,
         workDir: directory.path,

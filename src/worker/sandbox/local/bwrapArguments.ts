@@ -44,34 +44,29 @@ const CLOSE_INHERITED_FDS = `for fd in /proc/self/fd/*; do fd=\${fd##*/}; case $
 export const WORK_BASE_DIR = '/work-base';
 /** Where the launcher finds its spec and the job's stdin: the worker's spec dir for the sandbox, bound read-only (never in /work). */
 export const SANDBOX_SPEC_DIR = '/run/sandq';
-/** What a case's sandbox prints once its copy is made, before the launcher starts: the case's clock starts after it. */
-export const CASE_READY = 'sandq-case-ready';
-/** The prelude's exit status when that copy fails (it did not fit /work), before any program ran. */
-export const WORK_COPY_FAILED = 125;
+/** Where a case runner's sandbox has its shell: the worker's execute-only copy of bash (see installTool). */
+export const RUNNER_SHELL_PATH = '/run/case-runner';
 
-/**
- * The command line bwrap starts: the descriptor-closing shell, then the
- * program. With `copyWorkBase` (a test case), the shell first copies the
- * job's work dir (WORK_BASE_DIR) into this sandbox's own /work, a tmpfs: what
- * a case writes dies with it, and the next case starts from the same files.
- */
-export function sandboxCommand(bash: string, command: string[], options: { copyWorkBase?: boolean } = {}): string[] {
-  const copy = options.copyWorkBase
-    ? `/usr/bin/cp -a ${WORK_BASE_DIR}/. ${SANDBOX_WORK_DIR}/ || exit ${WORK_COPY_FAILED}; printf ${CASE_READY}; `
-    : '';
-  return [bash, '-c', `${CLOSE_INHERITED_FDS}; ${copy}exec "$@"`, 'sandq', ...command];
+/** The command line bwrap starts: the descriptor-closing shell, then the program. */
+export function sandboxCommand(bash: string, command: string[]): string[] {
+  return [bash, '-c', `${CLOSE_INHERITED_FDS}; exec "$@"`, 'sandq', ...command];
 }
 
 export interface SandboxArgumentsInput {
   systemMounts: string[];
   /** Host files bound read-only into the sandbox, keyed by their path inside (e.g. the TypeScript transpiler). */
   tools?: ReadonlyMap<string, string>;
-  /** Host directory bound read-write at SANDBOX_WORK_DIR; or, with `workBase`, read-only at WORK_BASE_DIR under a tmpfs /work. */
+  /** Host directory bound read-write at SANDBOX_WORK_DIR; or, for a case runner, read-only at WORK_BASE_DIR under a tmpfs /work. */
   hostWorkDir: string;
   /** Host directory bound read-only at SANDBOX_SPEC_DIR: the launcher's spec and the job's stdin. */
   specDir?: string;
-  /** A test case's sandbox: /work is a tmpfs of this size, filled from the job's work dir (see sandboxCommand). */
-  workBase?: { sizeBytes: number };
+  /**
+   * The sandbox of a submission's test cases (see caseRunnerScript.ts): its
+   * runner is pid 1 and runs `shell` (bound at RUNNER_SHELL_PATH); /work is a
+   * tmpfs of `workSizeBytes` that the runner fills from the job's work dir;
+   * /dev/mqueue is mounted, so that it can empty it between cases.
+   */
+  caseRunner?: { shell: string; workSizeBytes: number };
   /** Size cap of the sandbox's /tmp (a tmpfs, charged to the job's memory cgroup). */
   tmpSizeBytes: number;
 }
@@ -100,8 +95,11 @@ export function sandboxArguments(input: SandboxArgumentsInput): string[] {
     '--dev', '/dev',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/dev/shm',
     '--size', String(input.tmpSizeBytes), '--tmpfs', '/tmp',
-    ...(input.workBase
-      ? ['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--size', String(input.workBase.sizeBytes), '--tmpfs', SANDBOX_WORK_DIR]
+    ...(input.caseRunner
+      ? [
+          ...['--ro-bind', input.hostWorkDir, WORK_BASE_DIR, '--size', String(input.caseRunner.workSizeBytes), '--tmpfs', SANDBOX_WORK_DIR],
+          ...['--as-pid-1', '--mqueue', '/dev/mqueue', '--ro-bind', input.caseRunner.shell, RUNNER_SHELL_PATH],
+        ]
       : ['--bind', input.hostWorkDir, SANDBOX_WORK_DIR]),
     ...(input.specDir ? ['--ro-bind', input.specDir, SANDBOX_SPEC_DIR] : []),
     // The root itself is bwrap's scratch tmpfs: make it read-only like the system dirs.

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import type { OutputStream, RunOutcome } from '../SandboxProvider.js';
+import { RunWatch } from '../common/RunWatch.js';
+import { type BwrapProcess, type BwrapRunInput, programExit } from './BwrapProcess.js';
+import { RUNNER_SAYS } from './caseRunnerScript.js';
+import { OutputUntilToken } from './OutputUntilToken.js';
+
+/** How a reset of the sandbox state between cases ended. */
+export type ResetResult = 'ready' | 'failed' | 'gone';
+
+/**
+ * The worker's side of a case runner (caseRunnerScript.ts): one sandbox in
+ * which a submission's test cases run one after another. Each case is
+ * watched as a one-program sandbox's run is (RunWatch: timeout, output cap,
+ * abort); any stop kills the whole runner, and the caller starts another
+ * for the cases left.
+ */
+export class CaseRunner {
+  private watch: RunWatch | undefined;
+  private pending = '';
+  private resetResult: Exclude<ResetResult, 'gone'> | undefined;
+  private caseStarted = false;
+  private caseStatus: number | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly bwrap: BwrapProcess) {
+    bwrap.onControl((text) => this.parse(text));
+  }
+
+  get alive(): boolean {
+    return this.bwrap.alive;
+  }
+
+  /** Whether the current case's launcher took its job. */
+  get started(): boolean {
+    return this.caseStarted;
+  }
+
+  /**
+   * Makes the sandbox state fresh for the next case. Asked for only once the
+   * case before is measured: the reset's own work is in the same cgroup.
+   */
+  async reset(): Promise<ResetResult> {
+    this.resetResult = undefined;
+    this.bwrap.send('reset\n');
+    return (await this.until(() => this.resetResult !== undefined)) ? this.resetResult! : 'gone';
+  }
+
+  /** Runs one case on a fresh state (after reset), its spec already in the spec dir, and watches it to its end. */
+  async run(input: BwrapRunInput): Promise<RunOutcome> {
+    const token = Buffer.from(randomBytes(16).toString('hex'));
+    const watch = new RunWatch(input, () => this.bwrap.killNow());
+    this.watch = watch;
+    this.caseStarted = false;
+    this.caseStatus = undefined;
+    const streams: Record<OutputStream, OutputUntilToken> = {
+      stdout: new OutputUntilToken(token, (chunk) => watch.take('stdout', chunk)),
+      stderr: new OutputUntilToken(token, (chunk) => watch.take('stderr', chunk)),
+    };
+    this.bwrap.route((stream, chunk) => {
+      streams[stream].push(chunk);
+      this.wake();
+    });
+    watch.start();
+    this.bwrap.send(`go ${token.toString()}\n`);
+    try {
+      const over = await this.until(() => this.caseStatus !== undefined && streams.stdout.ended && streams.stderr.ended);
+      if (watch.stoppedBy) {
+        await this.bwrap.ended;
+        return watch.outcome();
+      }
+      if (!over) {
+        // The runner itself ended (the kernel's OOM killer may have picked it): its end is the case's.
+        const [code, signal] = await this.bwrap.ended;
+        return watch.outcome(programExit(code, signal));
+      }
+      return watch.outcome(programExit(this.caseStatus!, null));
+    } finally {
+      watch.dispose();
+      this.watch = undefined;
+      this.bwrap.route(undefined);
+    }
+  }
+
+  /** Stops the current case for its CPU time: it ends `timed_out`, by `cpuTimeMs`. */
+  stopForCpuTime(): void {
+    if (this.watch && !this.watch.stoppedBy) this.watch.stop('timed_out', 'cpuTimeMs');
+  }
+
+  preludeText(): string {
+    return this.bwrap.preludeText();
+  }
+
+  /** Kills the runner and waits until it is gone. */
+  async stop(): Promise<void> {
+    await this.bwrap.stop();
+  }
+
+  /** Reads the runner's reports (RUNNER_SAYS), which may arrive split. */
+  private parse(text: string): void {
+    this.pending += text;
+    while (this.pending.length > 0) {
+      const kind = this.pending[0];
+      if (kind === RUNNER_SAYS.status) {
+        const end = this.pending.indexOf(';');
+        if (end < 0) break;
+        this.caseStatus = Number(this.pending.slice(1, end));
+        this.pending = this.pending.slice(end + 1);
+        continue;
+      }
+      if (kind === RUNNER_SAYS.ready) this.resetResult = 'ready';
+      else if (kind === RUNNER_SAYS.resetFailed) this.resetResult = 'failed';
+      else if (kind === RUNNER_SAYS.started) this.caseStarted = true;
+      this.pending = this.pending.slice(1);
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const check of [...this.waiters]) check();
+  }
+
+  /** Resolves true once `condition` holds, false if the runner ends first. */
+  private until(condition: () => boolean): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!condition()) return;
+        this.waiters.delete(check);
+        resolve(true);
+      };
+      this.waiters.add(check);
+      const ended = () => {
+        this.waiters.delete(check);
+        resolve(condition());
+      };
+      this.bwrap.ended.then(ended, ended);
+    });
+  }
+}
