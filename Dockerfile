@@ -25,8 +25,9 @@ FROM ${NODE_IMAGE} AS runtime
 # bubblewrap builds the sandboxes; python3 is a sandbox runtime. node (the
 # image's own, /usr/local/bin/node) and bash are already here, and all three
 # live under /usr, the only host tree the sandbox mounts (read-only).
+# bash-builtins gives test cases' runner an rm without a process of its own.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap python3 \
+ && apt-get install -y --no-install-recommends bubblewrap bash-builtins python3 \
  && rm -rf /var/lib/apt/lists/*
 
 # Fixed ids so volume ownership and host-side policies can name them.

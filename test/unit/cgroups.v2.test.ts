@@ -236,21 +236,21 @@ describe('cgroup v2 jobs', () => {
     const dir = job.directories[0]!;
 
     // Before kernel 5.19 there is no memory.peak.
-    expect(await job.memoryPeakBytes()).toBeNull();
+    expect(job.memoryPeakBytes()).toBeNull();
     await writeFile(path.join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n');
-    expect(await job.oomKills()).toBe(0);
+    expect(job.oomKills()).toBe(0);
     // Hitting memory.max and reclaiming is not an OOM kill.
     await writeFile(path.join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 37\noom 0\noom_kill 0\noom_group_kill 0\n');
-    expect(await job.oomKills()).toBe(0);
+    expect(job.oomKills()).toBe(0);
     await writeFile(path.join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 412\noom 2\noom_kill 2\noom_group_kill 0\n');
-    expect(await job.oomKills()).toBe(2);
+    expect(job.oomKills()).toBe(2);
     await writeFile(path.join(dir, 'memory.peak'), `${63 * MiB}\n`);
-    expect(await job.memoryPeakBytes()).toBe(63 * MiB);
+    expect(job.memoryPeakBytes()).toBe(63 * MiB);
     // The peak cannot be restarted for a later reader (memory.peak resets per open file).
-    expect(await job.resetMemoryPeak()).toBe(false);
-    expect(await job.cpuUsageMicros()).toBeNull();
+    expect(job.resetMemoryPeak()).toBe(false);
+    expect(job.cpuUsageMicros()).toBeNull();
     await writeFile(path.join(dir, 'cpu.stat'), 'usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\n');
-    expect(await job.cpuUsageMicros()).toBe(1_234_567);
+    expect(job.cpuUsageMicros()).toBe(1_234_567);
   });
 
   it('destroy kills, then rmdirs the job directory; again is a no-op', async () => {

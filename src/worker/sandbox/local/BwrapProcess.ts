@@ -49,6 +49,12 @@ export interface BwrapRunInput {
   signal?: AbortSignal;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
   outputEncoding?: RunOptions['outputEncoding'];
+  /**
+   * Called once the program is over, before anything else runs in its
+   * sandbox, and before the outcome is made: where a step's figures are read
+   * (a case runner resets the sandbox right after it).
+   */
+  onEnd?: () => void;
 }
 
 /** bwrap's own end as the program's: like a shell, it reports a child killed by a signal as 128 + its number. */
@@ -191,6 +197,7 @@ export class BwrapProcess {
     this.child.stdin!.end(input.stdin);
     try {
       const [code, signal] = await this.closed;
+      input.onEnd?.();
       return watch.outcome(programExit(code, signal));
     } finally {
       watch.dispose();

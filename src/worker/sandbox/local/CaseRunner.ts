@@ -18,6 +18,7 @@ export type ResetResult = 'ready' | 'failed' | 'gone';
 export class CaseRunner {
   private watch: RunWatch | undefined;
   private pending = '';
+  private resetAsked = false;
   private resetResult: Exclude<ResetResult, 'gone'> | undefined;
   private caseStarted = false;
   private caseStatus: number | undefined;
@@ -37,13 +38,15 @@ export class CaseRunner {
   }
 
   /**
-   * Makes the sandbox state fresh for the next case. Asked for only once the
-   * case before is measured: the reset's own work is in the same cgroup.
+   * Makes the sandbox state fresh for the next case. The runner is asked
+   * for it as soon as the case before is measured (its onEnd), for the
+   * reset's own work is in the same cgroup.
    */
   async reset(): Promise<ResetResult> {
-    this.resetResult = undefined;
-    this.bwrap.send('reset\n');
-    return (await this.until(() => this.resetResult !== undefined)) ? this.resetResult! : 'gone';
+    this.askReset();
+    const done = await this.until(() => this.resetResult !== undefined);
+    this.resetAsked = false;
+    return done ? this.resetResult! : 'gone';
   }
 
   /** Runs one case on a fresh state (after reset), its spec already in the spec dir, and watches it to its end. */
@@ -61,19 +64,35 @@ export class CaseRunner {
       streams[stream].push(chunk);
       this.wake();
     });
+    // onEnd once, however the case ends; when it is over, in the same tick as the runner's last word, then the reset.
+    let ended = false;
+    let endFailure: unknown;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      try {
+        input.onEnd?.();
+      } catch (error) {
+        endFailure = error;
+      }
+    };
     watch.start();
     this.bwrap.send(`go ${token.toString()}\n`);
     try {
-      const over = await this.until(() => this.caseStatus !== undefined && streams.stdout.ended && streams.stderr.ended);
-      if (watch.stoppedBy) {
-        await this.bwrap.ended;
-        return watch.outcome();
-      }
-      if (!over) {
-        // The runner itself ended (the kernel's OOM killer may have picked it): its end is the case's.
-        const [code, signal] = await this.bwrap.ended;
-        return watch.outcome(programExit(code, signal));
-      }
+      const over = await this.until(
+        () => this.caseStatus !== undefined && streams.stdout.ended && streams.stderr.ended,
+        () => {
+          if (watch.stoppedBy) return;
+          end();
+          this.askReset();
+        },
+      );
+      if (watch.stoppedBy || !over) await this.bwrap.ended;
+      end();
+      if (endFailure) throw endFailure;
+      if (watch.stoppedBy) return watch.outcome();
+      // The runner itself ended (the kernel's OOM killer may have picked it): its end is the case's.
+      if (!over) return watch.outcome(programExit(...(await this.bwrap.ended)));
       return watch.outcome(programExit(this.caseStatus!, null));
     } finally {
       watch.dispose();
@@ -120,13 +139,24 @@ export class CaseRunner {
     for (const check of [...this.waiters]) check();
   }
 
-  /** Resolves true once `condition` holds, false if the runner ends first. */
-  private until(condition: () => boolean): Promise<boolean> {
-    if (condition()) return Promise.resolve(true);
+  private askReset(): void {
+    if (this.resetAsked) return;
+    this.resetResult = undefined;
+    this.bwrap.send('reset\n');
+    this.resetAsked = true;
+  }
+
+  /** Resolves true once `condition` holds (calling `met` at once, in the tick that made it so), false if the runner ends first. */
+  private until(condition: () => boolean, met?: () => void): Promise<boolean> {
+    if (condition()) {
+      met?.();
+      return Promise.resolve(true);
+    }
     return new Promise((resolve) => {
       const check = () => {
         if (!condition()) return;
         this.waiters.delete(check);
+        met?.();
         resolve(true);
       };
       this.waiters.add(check);

@@ -153,7 +153,7 @@ export class LocalSandbox implements WarmSandbox {
         specDir,
         ...(caseRunner ? { caseRunner: { shell: settings.runnerShellPath, workSizeBytes: limits.memoryMb * MiB } } : {}),
       }),
-      command: sandboxCommand(settings.shellPath, caseRunner ? caseRunnerCommand(launcher) : launcher),
+      command: sandboxCommand(settings.shellPath, caseRunner ? caseRunnerCommand(runtime, launcher) : launcher),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
@@ -294,7 +294,7 @@ export class LocalSandbox implements WarmSandbox {
   private async runCase(program: Program, testCase: ProgramCase, runner: CaseRunner, options: RunOptions): Promise<RunOutcome> {
     const limits = { ...options.limits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
     this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, this.specDir);
-    await this.cgroup?.resetMemoryPeak();
+    this.cgroup?.resetMemoryPeak();
     return await this.watchStep({ bwrap: runner, cgroup: this.cgroup, limits }, { ...options, onOutput: undefined });
   }
 
@@ -302,7 +302,7 @@ export class LocalSandbox implements WarmSandbox {
   private async runFresh(program: Program, step: Step, limits: Limits, options: RunOptions, started?: Promise<BwrapProcess>): Promise<RunOutcome> {
     this.limits = limits;
     // The program's peak is its own, not the compiler's (where the kernel can say so).
-    await this.cgroup?.resetMemoryPeak();
+    this.cgroup?.resetMemoryPeak();
     this.writeSpec(program, step, this.specDir);
     // One that did not start, or died waiting (the compile's memory), is replaced.
     const waiting = started && (await started.catch(() => undefined));
@@ -350,9 +350,10 @@ export class LocalSandbox implements WarmSandbox {
   /** Starts a process's step and watches it to its end: timeouts (wall and CPU), output caps, memory. */
   private async watchStep(process: StepProcess, options: RunOptions): Promise<RunOutcome> {
     const { bwrap, cgroup, limits } = process;
-    // Both reads at once: this is on the job's path.
-    const [oomKillsBefore, cpuAtStart] = cgroup ? await Promise.all([cgroup.oomKills(), cgroup.cpuUsageMicros()]) : [0, null];
-    const cpuWatch = cpuAtStart == null || !cgroup ? undefined : this.watchCpuTime(process, cgroup, cpuAtStart);
+    const oomKillsBefore = cgroup?.oomKills() ?? 0;
+    const cpuAtStart = cgroup?.cpuUsageMicros() ?? null;
+    const cpuWatch = cpuAtStart === null || !cgroup ? undefined : this.watchCpuTime(process, cgroup, cpuAtStart);
+    let used: Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'> = { cpuTimeMs: null, memoryPeakBytes: null };
     const ran = await bwrap
       .run({
         // The newline is the launcher's go signal; the job's stdin is the file above.
@@ -362,19 +363,23 @@ export class LocalSandbox implements WarmSandbox {
         signal: options.signal,
         onOutput: options.onOutput,
         outputEncoding: options.outputEncoding,
+        onEnd: () => {
+          cpuWatch?.stop();
+          used = resourceUse(cgroup, cpuAtStart);
+        },
       })
       .finally(() => cpuWatch?.stop());
-    const outcome = { ...ran, ...(await resourceUse(cgroup, cpuAtStart)) };
+    const outcome = { ...ran, ...used };
     // The OOM killer's SIGKILL looks like any other; the cgroup knows it was memory.
     const memoryByCgroup = this.settings.cgroups?.controllers.includes('memory') ?? false;
-    const oomKilled = async () => cgroup !== undefined && memoryByCgroup && (await cgroup.oomKills()) > oomKillsBefore;
+    const oomKilled = () => cgroup !== undefined && memoryByCgroup && cgroup.oomKills() > oomKillsBefore;
     if (outcome.termination === 'exited' && !bwrap.started) {
       // The kernel's OOM killer may have picked sandq's own start-up (the launcher, a case runner) over a program.
-      if (await oomKilled()) return asMemoryExceeded(outcome);
+      if (oomKilled()) return asMemoryExceeded(outcome);
       // Without the launcher's acknowledgement the program never started: the sandbox died as it was claimed.
       throw new SandboxLostError(`exit ${outcome.exitCode ?? outcome.signal}; ${bwrap.preludeText() || 'no output'}`);
     }
-    if (mayBeMemoryKill(outcome) && (await oomKilled())) return asMemoryExceeded(outcome);
+    if (mayBeMemoryKill(outcome) && oomKilled()) return asMemoryExceeded(outcome);
     return outcome;
   }
 
@@ -390,16 +395,16 @@ export class LocalSandbox implements WarmSandbox {
     const wait = (ms: number) => Math.min(CPU_POLL_MAX_MS, Math.max(CPU_POLL_MIN_MS, ms));
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
-    const look = async () => {
-      const used = ((await cgroup.cpuUsageMicros().catch(() => null)) ?? cpuAtStart) - cpuAtStart;
+    const look = () => {
+      const used = (readOrNull(() => cgroup.cpuUsageMicros()) ?? cpuAtStart) - cpuAtStart;
       if (stopped) return;
       if (used >= budgetMicros) {
         process.bwrap.stopForCpuTime();
         return;
       }
-      timer = setTimeout(() => void look(), wait((budgetMicros - used) / 1000 / cpus));
+      timer = setTimeout(look, wait((budgetMicros - used) / 1000 / cpus));
     };
-    timer = setTimeout(() => void look(), wait(process.limits.cpuTimeMs / cpus));
+    timer = setTimeout(look, wait(process.limits.cpuTimeMs / cpus));
     return {
       stop() {
         stopped = true;
@@ -509,10 +514,19 @@ interface StepProcess {
 }
 
 /** What a step used, from its cgroup: CPU since `cpuAtStart`, and the memory peak. */
-async function resourceUse(cgroup: JobCgroup | undefined, cpuAtStart: number | null | undefined): Promise<Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'>> {
+function resourceUse(cgroup: JobCgroup | undefined, cpuAtStart: number | null): Pick<RunOutcome, 'cpuTimeMs' | 'memoryPeakBytes'> {
   if (!cgroup) return { cpuTimeMs: null, memoryPeakBytes: null };
-  const [cpuNow, memoryPeakBytes] = await Promise.all([cpuAtStart == null ? null : cgroup.cpuUsageMicros(), cgroup.memoryPeakBytes()]);
-  return { cpuTimeMs: cpuNow == null || cpuAtStart == null ? null : Math.round((cpuNow - cpuAtStart) / 1000), memoryPeakBytes };
+  const cpuNow = cpuAtStart === null ? null : cgroup.cpuUsageMicros();
+  return { cpuTimeMs: cpuNow === null || cpuAtStart === null ? null : Math.round((cpuNow - cpuAtStart) / 1000), memoryPeakBytes: cgroup.memoryPeakBytes() };
+}
+
+/** A cgroup read that may fail (the cgroup going as the sandbox is destroyed): null then. */
+function readOrNull<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
 }
 
 /** One program start: its command, args and stdin. */

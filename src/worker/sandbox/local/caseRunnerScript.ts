@@ -1,5 +1,7 @@
 import { LAUNCHER_ABANDONED } from '../common/exitStatus.js';
+import type { Runtime } from '../SandboxProvider.js';
 import { ACK_FD, RUNNER_SHELL_PATH, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR, WORK_BASE_DIR } from './bwrapArguments.js';
+import { BASH_START_PROGRAM } from './launchers.js';
 /** A file of one newline in the spec dir: each case's launcher reads its go signal from it. */
 export const GO_FILE = 'go';
 
@@ -28,8 +30,10 @@ export const RUNNER_SAYS = {
  * - `reset`: empties /work, /tmp, /dev/shm and the IPC namespace (System V
  *   objects, POSIX message queues), copies the job's work dir (read-only at
  *   WORK_BASE_DIR) into /work, and says `R` (or `F`).
- * - `go <token>`: starts the runtime's launcher (this script's arguments)
- *   with its go file as stdin, in the foreground; when it ends, kills every
+ * - `go <token>`: starts the case's program in the foreground: for bash-run
+ *   programs (compiled ones included) as bash's launcher would once it has
+ *   its go, in a subshell; for the others, their runtime's launcher (this
+ *   script's arguments) with the go file as stdin. When it ends, kills every
  *   process it left, then writes the token to stdout and to stderr, and
  *   `S<status>;` on ACK_FD. The worker takes everything before the token
  *   as the case's output: only then is nothing of the case left to write,
@@ -46,15 +50,19 @@ export const RUNNER_SAYS = {
  *   program runs, and the program's stdin is the job's stdin file.
  * Whatever goes wrong, the worker kills the runner and starts another.
  */
-const SCRIPT = `
+const script = (startCase: string) => `
 shopt -s dotglob nullglob
+# rm as a builtin where bash's loadable builtins are installed: no process to start, between every two cases.
+BASH_LOADABLES_PATH=/usr/lib/bash:/usr/lib64/bash:/usr/local/lib/bash enable -f rm rm 2>/dev/null || rm() { /usr/bin/rm "$@"; }
 left() { leftover=(${SANDBOX_WORK_DIR}/* /tmp/* /dev/shm/* /dev/mqueue/*); }
 clean() {
   left; ((\${#leftover[@]})) || return 0
-  /usr/bin/rm -rf -- "\${leftover[@]}" 2>/dev/null && return 0
+  # What is gone is what counts: the loadable rm's exit status does not always say.
+  rm -rf -- "\${leftover[@]}" 2>/dev/null
+  left; ((\${#leftover[@]})) || return 0
   # A case may have taken its own write permission away from a directory.
   /usr/bin/chmod -R u+rwx -- "\${leftover[@]}" 2>/dev/null
-  /usr/bin/rm -rf -- "\${leftover[@]}" 2>/dev/null
+  rm -rf -- "\${leftover[@]}" 2>/dev/null
   left; ((\${#leftover[@]} == 0))
 }
 # System V IPC objects outlive their processes in the namespace: a line past each table's header is one.
@@ -74,7 +82,7 @@ while IFS= read -r line; do
     reset)
       if reset; then printf ${RUNNER_SAYS.ready} >&${ACK_FD}; else printf ${RUNNER_SAYS.resetFailed} >&${ACK_FD}; fi ;;
     "go "*)
-      ( exec "$@" < ${SANDBOX_SPEC_DIR}/${GO_FILE} )
+      ( ${startCase} )
       status=$?
       # kill(-1) from pid 1 reaches every other process of the namespace; it fails once none is left to reap.
       while kill -9 -1 2>/dev/null; do :; done
@@ -86,7 +94,11 @@ done
 exit ${LAUNCHER_ABANDONED}
 `;
 
-/** The runner's command line: its shell and script, then the runtime's launcher, which it starts for each case. */
-export function caseRunnerCommand(launcher: readonly string[]): string[] {
-  return [RUNNER_SHELL_PATH, '-c', SCRIPT, 'sandq-runner', ...launcher];
+const BASH_RUNNER = script(BASH_START_PROGRAM);
+const LAUNCHER_RUNNER = script(`exec "$@" < ${SANDBOX_SPEC_DIR}/${GO_FILE}`);
+
+/** The runner's command line: its shell and script, and for runtimes other than bash the launcher it starts for each case. */
+export function caseRunnerCommand(runtime: Runtime, launcher: readonly string[]): string[] {
+  if (runtime === 'bash') return [RUNNER_SHELL_PATH, '-c', BASH_RUNNER, 'sandq-runner'];
+  return [RUNNER_SHELL_PATH, '-c', LAUNCHER_RUNNER, 'sandq-runner', ...launcher];
 }

@@ -123,19 +123,24 @@ process.nextTick(require("module").runMain);
 `;
 
 /**
- * bash: the spec is NUL-separated (argc, the command and its args…,
- * NAME=value…); then the command runs with only the job's environment: a
- * fresh bash with the entry for bash itself, a compiler, a program. Only
- * builtins until then: a job allowed a single process (`maxProcesses: 1`)
- * has none to spare for the launcher.
+ * How a bash-launched program starts once it has its go: the spec is
+ * NUL-separated (argc, the command and its args…, NAME=value…); the job's
+ * stdin becomes fd 0, the job is acknowledged, and the command runs with
+ * only the job's environment: a fresh bash with the entry for bash itself,
+ * a compiler, a program. Only builtins until then: a job allowed a single
+ * process (`maxProcesses: 1`) has none to spare for the launcher. A case
+ * runner runs the same for each case (see caseRunnerScript.ts).
  */
-const BASH = `
-IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
-mapfile -d '' -t spec < ${SPEC}/spec.nul
+export const BASH_START_PROGRAM = `mapfile -d '' -t spec < ${SPEC}/spec.nul
 exec 0< ${SPEC}/${STDIN_FILE}
 printf 1 >&${ACK_FD}; exec ${ACK_FD}>&-
 argc=\${spec[0]}
-exec /usr/bin/env -i "\${spec[@]:1+argc}" "\${spec[@]:1:argc}"
+exec /usr/bin/env -i "\${spec[@]:1+argc}" "\${spec[@]:1:argc}"`;
+
+/** bash: waits for its go, then BASH_START_PROGRAM. */
+const BASH = `
+IFS= read -r _ || exit ${LAUNCHER_ABANDONED}
+${BASH_START_PROGRAM}
 `;
 
 /** The command that starts a warm interpreter; `flags` are the runtime's own (e.g. python -u). */

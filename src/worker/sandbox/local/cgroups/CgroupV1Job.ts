@@ -29,27 +29,27 @@ export class CgroupV1Job implements JobCgroup {
 
   async applyLimits(limits: CgroupLimits): Promise<void> {
     const memory = (file: string) => path.join(this.dirs.memory, file);
-    const current = Number((await readOptional(memory('memory.limit_in_bytes')))?.trim() ?? Number.MAX_SAFE_INTEGER);
+    const current = Number((readOptional(memory('memory.limit_in_bytes')))?.trim() ?? Number.MAX_SAFE_INTEGER);
     // memsw counts RAM + swap: equal to the RAM limit, no swap is left to escape into.
     // It may never be below limit_in_bytes: lowering writes the RAM limit first, raising writes memsw first.
     if (limits.memoryBytes <= current) {
-      await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
-      await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+      writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
     } else {
-      await writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-      await writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
+      writeIfPresent(memory('memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      writeValue(memory('memory.limit_in_bytes'), String(limits.memoryBytes));
     }
     try {
-      await writeIfPresent(memory('memory.swappiness'), '0');
+      writeIfPresent(memory('memory.swappiness'), '0');
     } catch (error) {
       // Some kernels refuse it (e.g. under a hierarchical parent); memsw already closes swap where it exists.
       if (!isPermissionError(error) && errorCode(error) !== 'EINVAL') throw error;
     }
-    await writeValue(path.join(this.dirs.pids, 'pids.max'), String(limits.maxProcesses));
+    writeValue(path.join(this.dirs.pids, 'pids.max'), String(limits.maxProcesses));
     if (this.dirs.cpu) {
-      await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-      await writeValue(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), String(cpuQuotaMicros(limits.cpus)));
-      await writeValue(path.join(this.dirs.cpu, 'cpu.shares'), String(limits.background ? CPU_SHARES.background : CPU_SHARES.normal));
+      writeValue(path.join(this.dirs.cpu, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+      writeValue(path.join(this.dirs.cpu, 'cpu.cfs_quota_us'), String(cpuQuotaMicros(limits.cpus)));
+      writeValue(path.join(this.dirs.cpu, 'cpu.shares'), String(limits.background ? CPU_SHARES.background : CPU_SHARES.normal));
     }
   }
 
@@ -59,34 +59,34 @@ export class CgroupV1Job implements JobCgroup {
   }
 
 
-  async oomKills(): Promise<number> {
-    const control = keyedValues(await readOptional(path.join(this.dirs.memory, 'memory.oom_control')));
+  oomKills(): number {
+    const control = keyedValues(readOptional(path.join(this.dirs.memory, 'memory.oom_control')));
     const kills = control.get('oom_kill');
     if (kills !== undefined) return kills;
     // Kernels before 4.13 do not count kills: a hit limit while under OOM is the best sign left, counted once.
-    const failures = Number((await readOptional(path.join(this.dirs.memory, 'memory.failcnt')))?.trim() ?? 0);
+    const failures = Number((readOptional(path.join(this.dirs.memory, 'memory.failcnt')))?.trim() ?? 0);
     return failures > 0 && control.get('under_oom') === 1 ? 1 : 0;
   }
 
-  async memoryPeakBytes(): Promise<number | null> {
-    const text = await readOptional(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'));
+  memoryPeakBytes(): number | null {
+    const text = readOptional(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'));
     return text === null ? null : Number(text.trim());
   }
 
-  async resetMemoryPeak(): Promise<boolean> {
+  resetMemoryPeak(): boolean {
     // Writing 0 restarts max_usage_in_bytes from the current usage.
-    return await writeIfPresent(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'), '0');
+    return writeIfPresent(path.join(this.dirs.memory, 'memory.max_usage_in_bytes'), '0');
   }
 
-  async cpuUsageMicros(): Promise<number | null> {
+  cpuUsageMicros(): number | null {
     if (!this.dirs.cpuacct) return null;
-    const text = await readOptional(path.join(this.dirs.cpuacct, 'cpuacct.usage'));
+    const text = readOptional(path.join(this.dirs.cpuacct, 'cpuacct.usage'));
     return text === null ? null : Math.round(Number(text.trim()) / 1000);
   }
 
   async killAll(): Promise<void> {
     // v1 has no cgroup.kill. With pids.max at 0 nothing inside can fork any more, so the kill loop cannot be outrun.
-    await writeIfPresent(path.join(this.dirs.pids, 'pids.max'), '0');
+    writeIfPresent(path.join(this.dirs.pids, 'pids.max'), '0');
     await killUntilEmpty(this.directories.map((dir) => path.join(dir, 'cgroup.procs')));
   }
 

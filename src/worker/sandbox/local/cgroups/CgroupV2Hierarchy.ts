@@ -34,7 +34,7 @@ export class CgroupV2Hierarchy implements CgroupHierarchy {
    */
   static async open(root: string, groupName: string, procSelfCgroup: string): Promise<CgroupV2Hierarchy> {
     const base = await baseDirectory(root, ownCgroupV2Path(procSelfCgroup), groupName);
-    const available = await readOptional(path.join(base, 'cgroup.controllers'));
+    const available = readOptional(path.join(base, 'cgroup.controllers'));
     if (available === null) {
       throw new CgroupUnavailableError(
         2,
@@ -115,13 +115,13 @@ async function baseDirectory(root: string, own: string, groupName: string): Prom
  * root, or a cgroup namespace's) only EBUSY tells.
  */
 async function enableForChildren(dir: string, controllers: string[], root: string): Promise<void> {
-  const enabled = words(await readOptional(path.join(dir, 'cgroup.subtree_control')));
+  const enabled = words(readOptional(path.join(dir, 'cgroup.subtree_control')));
   if (controllers.every((controller) => enabled.includes(controller))) return;
 
   if (path.resolve(dir) !== path.resolve(root) && (await readPids(path.join(dir, 'cgroup.procs'))).length > 0) await moveToSupervisor(dir);
   for (let attempt = 1; ; attempt++) {
     try {
-      await writeValue(path.join(dir, 'cgroup.subtree_control'), controllers.map((controller) => `+${controller}`).join(' '));
+      writeValue(path.join(dir, 'cgroup.subtree_control'), controllers.map((controller) => `+${controller}`).join(' '));
       return;
     } catch (error) {
       // A process may have forked into `dir` since we moved the others.

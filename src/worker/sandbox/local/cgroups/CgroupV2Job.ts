@@ -22,13 +22,13 @@ export class CgroupV2Job implements JobCgroup {
   /** `swapAccounted`: whether the kernel offers memory.swap.max here. `cpu`: whether the cpu controller is enabled. */
   async applyLimits(limits: CgroupLimits, options: { swapAccounted: boolean; cpu: boolean }): Promise<void> {
     this.limitOptions = options;
-    await writeValue(this.file('memory.max'), String(limits.memoryBytes));
+    writeValue(this.file('memory.max'), String(limits.memoryBytes));
     // Without this the job could spill past memory.max into swap.
-    if (options.swapAccounted) await writeValue(this.file('memory.swap.max'), '0');
-    await writeValue(this.file('pids.max'), String(limits.maxProcesses));
+    if (options.swapAccounted) writeValue(this.file('memory.swap.max'), '0');
+    writeValue(this.file('pids.max'), String(limits.maxProcesses));
     if (options.cpu) {
-      await writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
-      await writeValue(this.file('cpu.weight'), String(limits.background ? CPU_WEIGHT.background : CPU_WEIGHT.normal));
+      writeValue(this.file('cpu.max'), `${cpuQuotaMicros(limits.cpus)} ${CPU_PERIOD_US}`);
+      writeValue(this.file('cpu.weight'), String(limits.background ? CPU_WEIGHT.background : CPU_WEIGHT.normal));
     }
   }
 
@@ -37,38 +37,38 @@ export class CgroupV2Job implements JobCgroup {
     if (!this.limitOptions) throw new Error('setLimits needs a job cgroup made by createJob');
     // v2 would not refuse a limit below current use: it would reclaim, then OOM-kill the members.
     // What it can reclaim does not count: the page cache of files read (a compiler's own), not tmpfs pages (shmem).
-    const current = Number((await readOptional(this.file('memory.current')))?.trim() ?? 0);
-    const stat = keyedValues(await readOptional(this.file('memory.stat')));
+    const current = Number((readOptional(this.file('memory.current')))?.trim() ?? 0);
+    const stat = keyedValues(readOptional(this.file('memory.stat')));
     const reclaimable = Math.max(0, (stat.get('file') ?? 0) - (stat.get('shmem') ?? 0));
     const held = current - reclaimable;
     if (held > limits.memoryBytes) throw new Error(`the cgroup already holds ${held} bytes, more than the new limit ${limits.memoryBytes}`);
     await this.applyLimits(limits, this.limitOptions);
   }
 
-  async oomKills(): Promise<number> {
-    return keyedValues(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0;
+  oomKills(): number {
+    return keyedValues(readOptional(this.file('memory.events'))).get('oom_kill') ?? 0;
   }
 
-  async memoryPeakBytes(): Promise<number | null> {
+  memoryPeakBytes(): number | null {
     // memory.peak arrived in kernel 5.19.
-    const text = await readOptional(this.file('memory.peak'));
+    const text = readOptional(this.file('memory.peak'));
     return text === null ? null : Number(text.trim());
   }
 
-  async resetMemoryPeak(): Promise<boolean> {
+  resetMemoryPeak(): boolean {
     // memory.peak (6.12+) resets only for the file descriptor that wrote to it: the next read, on a new one, would not see it.
     return false;
   }
 
-  async cpuUsageMicros(): Promise<number | null> {
+  cpuUsageMicros(): number | null {
     // cpu.stat's usage_usec is there in every cgroup, the cpu controller enabled or not.
-    return keyedValues(await readOptional(this.file('cpu.stat'))).get('usage_usec') ?? null;
+    return keyedValues(readOptional(this.file('cpu.stat'))).get('usage_usec') ?? null;
   }
 
   async killAll(): Promise<void> {
     // cgroup.kill (kernel 5.14+) kills every member at once, forks in flight included.
     // Older kernels: stop forks with pids.max = 0, then SIGKILL what cgroup.procs lists.
-    if (!(await writeIfPresent(this.file('cgroup.kill'), '1'))) await writeIfPresent(this.file('pids.max'), '0');
+    if (!(writeIfPresent(this.file('cgroup.kill'), '1'))) writeIfPresent(this.file('pids.max'), '0');
     // Either way, wait until the kernel no longer lists anyone, so rmdir can succeed.
     await killUntilEmpty([this.file('cgroup.procs')]);
   }

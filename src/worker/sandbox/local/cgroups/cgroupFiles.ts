@@ -21,7 +21,7 @@ export function isPermissionError(error: unknown): boolean {
  */
 
 /** The file's text, or null when it does not exist (older kernels lack some interface files). */
-export async function readOptional(file: string): Promise<string | null> {
+export function readOptional(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -40,7 +40,7 @@ export async function exists(file: string): Promise<boolean> {
 }
 
 /** One value, one write(): the kernel parses each write on its own. */
-export async function writeValue(file: string, value: string): Promise<void> {
+export function writeValue(file: string, value: string): void {
   writeFileSync(file, value);
 }
 
@@ -52,7 +52,7 @@ const WRITE_EXISTING = constants.O_WRONLY | constants.O_TRUNC;
  * O_CREAT: cgroupfs answers a create with EACCES, which would hide the
  * difference between "absent" and "not allowed"). Returns whether it wrote.
  */
-export async function writeIfPresent(file: string, value: string): Promise<boolean> {
+export function writeIfPresent(file: string, value: string): boolean {
   try {
     const fd = openSync(file, WRITE_EXISTING);
     try {
@@ -105,7 +105,7 @@ export function keyedValues(text: string | null): Map<string, number> {
 
 /** The pids in a cgroup.procs file; none when the cgroup is gone. */
 export async function readPids(procsFile: string): Promise<number[]> {
-  return (await readOptional(procsFile) ?? '')
+  return (readOptional(procsFile) ?? '')
     .split('\n')
     .filter((line) => /^\d+$/.test(line.trim()))
     .map(Number);
