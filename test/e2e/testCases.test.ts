@@ -143,3 +143,48 @@ describe('a test-case submission', () => {
     expect(await refused({ tests: [{ expected: 'x' }] })).toEqual(['tests[0].expected']);
   });
 });
+
+/** Programs whose every visible trait (exit status, streams, argv, environment, signal dispositions, interpreter exit) a case must show as a single run does. */
+const AS_A_SINGLE_RUN: { language: string; code: string }[] = [
+  {
+    language: 'python',
+    code: [
+      'import atexit, os, sys, threading, time',
+      'atexit.register(lambda: print("atexit ran"))',
+      'threading.Thread(target=lambda: (time.sleep(0.1), print("thread joined"))).start()',
+      'print(sys.argv, sorted(os.environ), __name__, sys.path[0])',
+      'sys.stdout.write("unflushed")',
+      'raise SystemExit(3)',
+    ].join('\n'),
+  },
+  { language: 'python', code: 'def f():\n    return 1 / 0\nprint("before")\nf()' },
+  { language: 'python', code: 'import os, sys\nsys.stdout.write("gone")\nos._exit(5)' },
+  { language: 'python', code: 'raise SystemExit("a message")' },
+  { language: 'bash', code: 'grep -E "^(SigIgn|SigBlk|SigCgt)" /proc/self/status; env | sort; echo "$0 $*"; exit 7' },
+  { language: 'c', code: '#include <signal.h>\n#include <stdio.h>\nint main(int argc, char **argv) { struct sigaction a; sigaction(SIGPIPE, 0, &a); printf("%d %s %d\\n", argc, argv[0], a.sa_handler == SIG_DFL); return 9; }\n' },
+  { language: 'javascript', code: 'console.log(process.argv.length, Object.keys(process.env).sort().join(","));\nprocess.exitCode = 4;' },
+];
+
+describe.each(['auto', 'bash'])('a case, CASE_RUNNER=%s', (caseRunner) => {
+  let runnerSvc: TestService;
+  beforeAll(async () => {
+    runnerSvc = await startTestService({ CASE_RUNNER: caseRunner });
+  });
+  afterAll(async () => {
+    await runnerSvc?.stop();
+  });
+
+  it.each(AS_A_SINGLE_RUN.map((program, i) => [i, program] as const))('looks like a single run of the same program (%i)', async (_, program) => {
+    const body = { ...program, args: ['one', 'two'], env: { JOB_VAR: 'x' } };
+    const single = await runExecution(runnerSvc.baseUrl, body);
+    const asCase = await runExecution(runnerSvc.baseUrl, { ...body, tests: [{}] });
+    const row = asCase.result!.tests![0]!;
+    expect({ stdout: row.stdout, stderr: row.stderr, exitCode: row.exitCode, signal: row.signal }).toEqual({
+      stdout: single.result!.stdout,
+      stderr: single.result!.stderr,
+      exitCode: single.result!.exitCode,
+      signal: single.result!.signal,
+    });
+  });
+});
+

@@ -14,6 +14,10 @@ export const localSandboxSettings = settingGroup(
     }),
     SANDBOX_UID_COUNT: setting(positiveInt.max(1_000_000).default(4096), { description: 'How many uids that range has.' }),
     SANDBOX_CPUS: setting(z.coerce.number().positive().max(256).default(1), { unit: 'CPUs', description: 'CPUs one job may use (cgroup CPU quota).' }),
+    CASE_RUNNER: setting(z.enum(['auto', 'bash']).default('auto'), {
+      description:
+        "What runs a submission's test cases in their sandbox: `auto`, Python's runner where the worker has python3 (it resets the sandbox between cases without starting a process, and runs Python cases in a warm interpreter), else bash's; `bash`, the shell's always (a few MiB less in each case's memory figure, a process or two more between cases).",
+    }),
     SANDBOX_CGROUP_ROOT: setting(z.string().min(1).default('/sys/fs/cgroup'), { description: 'Where the cgroup hierarchy (v1 or v2, detected) is mounted.' }),
     SANDBOX_WORK_ROOT: setting(z.string().min(1).default(path.join(os.tmpdir(), 'sandq')), {
       shownDefault: '`$TMPDIR/sandq`',

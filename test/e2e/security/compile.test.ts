@@ -26,6 +26,18 @@ describe('the compile step', () => {
     expect(incbin.status).toBe('compile_failed');
   });
 
+  it('runs no startup file of the job\'s before its program: a .bashrc or .profile in /work is only a file', async () => {
+    // bash reads ~/.bashrc (HOME is /work) even under -c when its stdin is a socket, as a sandbox's is: sandq's shells must not.
+    const files = ['.bashrc', '.profile', '.bash_profile'].map((path) => ({ path, content: `echo ${path} >> /tmp/sourced\n` }));
+    const look = 'cat /tmp/sourced 2>/dev/null; echo looked';
+    const compiled = await runExecution(svc.baseUrl, { language: 'c', code: `#include <stdlib.h>\nint main(void) { return system("${look}"); }\n`, files });
+    const cases = await runExecution(svc.baseUrl, { language: 'bash', code: look, files, tests: [{}, {}] });
+    const interpreted = await runExecution(svc.baseUrl, { language: 'bash', code: look, files });
+    expect(compiled.result!.stdout).toBe('looked\n');
+    expect(interpreted.result!.stdout).toBe('looked\n');
+    expect(cases.result!.tests!.map((row) => row.stdout)).toEqual(['looked\n', 'looked\n']);
+  });
+
   it('never hands back what it built, whatever the artifact patterns, and says why', async () => {
     const ex = await runExecution(svc.baseUrl, {
       language: 'c',

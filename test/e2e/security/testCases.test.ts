@@ -6,14 +6,6 @@ import { runExecution, startTestService, type TestService } from '../../helpers/
  * are what a submission would like to read, and what one case leaves
  * behind is what it would like the next to see.
  */
-let svc: TestService;
-
-beforeAll(async () => {
-  svc = await startTestService();
-});
-afterAll(async () => {
-  await svc?.stop();
-});
 
 /**
  * Searches what a case can see for "expected-9f2c1e-secret", a string its
@@ -38,7 +30,16 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
             pass
 print(sorted(found))`;
 
-describe('test cases', () => {
+// Both runners speak the same protocol and must hold the same line: Python's (where python3 is here) and bash's.
+describe.each(['auto', 'bash'])('test cases, CASE_RUNNER=%s', (caseRunner) => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ CASE_RUNNER: caseRunner });
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
   it('never put the expected output where a case could read it', async () => {
     const ex = await runExecution(svc.baseUrl, { language: 'python', code: SEARCH, tests: [{ expectedStdout: 'expected-9f2c1e-secret' }] });
     expect(ex.result!.tests![0]).toMatchObject({ status: 'wrong_answer', stdout: '[]\n' });

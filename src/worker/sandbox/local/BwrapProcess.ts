@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { OutputCollector } from '../OutputCollector.js';
-import { ACK_FD } from './bwrapArguments.js';
+import { ACK_FD, BASH_NO_STARTUP_FILES } from './bwrapArguments.js';
 import type { OutputStream, RunOptions, RunOutcome } from '../SandboxProvider.js';
 import { signalOfExitCode } from '../common/exitStatus.js';
 import type { ProgramExit, StopReason } from '../common/runOutcome.js';
@@ -129,7 +129,7 @@ export class BwrapProcess {
     const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', ...untilWorkerDies, '--'] : [];
     const chain = [...(input.launcher ?? []), ...dropIdentity, input.bwrapPath, '--args', String(FD.options), ...input.command];
     const [executable, ...argv] = cgroup
-      ? [cgroup.setpriv, ...untilWorkerDies, '--', cgroup.shell, '-c', JOIN_CGROUP, 'sandq-join', String(process.pid), ...cgroup.procsFiles, '--', ...chain]
+      ? [cgroup.setpriv, ...untilWorkerDies, '--', cgroup.shell, ...BASH_NO_STARTUP_FILES, '-c', JOIN_CGROUP, 'sandq-join', String(process.pid), ...cgroup.procsFiles, '--', ...chain]
       : chain;
 
     const child = spawn(executable!, argv, {

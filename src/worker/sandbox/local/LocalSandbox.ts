@@ -16,6 +16,7 @@ import { BASE_ENV, sandboxArguments, sandboxCommand } from './bwrapArguments.js'
 import { BwrapProcess, type BwrapRunInput } from './BwrapProcess.js';
 import { CaseRunner } from './CaseRunner.js';
 import { caseRunnerCommand, GO_FILE } from './caseRunnerScript.js';
+import { pythonCaseRunnerCommand } from './pythonCaseRunnerScript.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import type { CgroupLimits } from './cgroups/CgroupLimits.js';
 import type { JobCgroup } from './cgroups/JobCgroup.js';
@@ -38,6 +39,8 @@ export interface LocalSandboxSettings {
   shellPath: string;
   /** The worker's execute-only copy of bash that test cases' runners run (see caseRunnerScript.ts). */
   runnerShellPath: string;
+  /** `auto`: test cases run on the Python runner where python3 is a runtime here (pythonCaseRunnerScript.ts), else on bash's. */
+  caseRunner: 'auto' | 'bash';
   systemMounts: string[];
   runtimes: ReadonlyMap<Runtime, { executable: string; flags: string[]; version: string }>;
   /** Read-only host files bound into each sandbox of a runtime (the TypeScript transpiler for node), by path inside. */
@@ -153,11 +156,17 @@ export class LocalSandbox implements WarmSandbox {
         specDir,
         ...(caseRunner ? { caseRunner: { shell: settings.runnerShellPath, workSizeBytes: limits.memoryMb * MiB } } : {}),
       }),
-      command: sandboxCommand(settings.shellPath, caseRunner ? caseRunnerCommand(runtime, launcher) : launcher),
+      command: sandboxCommand(settings.shellPath, caseRunner ? LocalSandbox.caseRunnerCommand(settings, runtime, launcher) : launcher),
       seccomp: settings.seccomp,
       identity,
       cgroup: cgroup && { shell: settings.shellPath, setpriv: settings.setprivPath, procsFiles: cgroup.procsFiles },
     });
+  }
+
+  /** The command of a test cases' runner for `runtime`: Python's where it may, else bash's. */
+  private static caseRunnerCommand(settings: LocalSandboxSettings, runtime: Runtime, launcher: string[]): string[] {
+    const python = settings.caseRunner === 'auto' ? settings.runtimes.get('python') : undefined;
+    return python ? pythonCaseRunnerCommand(runtime, python, launcher) : caseRunnerCommand(runtime, launcher);
   }
 
   get alive(): boolean {
@@ -197,14 +206,29 @@ export class LocalSandbox implements WarmSandbox {
     this.writeFiles(files);
     const run: Step = { command: program.command, args: program.args, stdin: program.stdin };
     if (!program.compile && !program.cases) return await this.runStep(program, run, options);
+    // Test cases get a cgroup of their own, with the job's limits: nothing the warm process or the compile leaves in
+    // the sandbox's (an init bwrap left for the host's pid 1 to reap still holds its pid there) counts against them.
+    const casesCgroup = program.cases && this.cgroup ? await this.settings.cgroups!.createJob(`${this.cgroup.name}-cases`, cgroupLimits(options.limits, this.settings.cpusPerJob)) : undefined;
+    try {
+      return await this.compileAndRun(program, files, run, options, casesCgroup);
+    } finally {
+      await casesCgroup?.destroy();
+    }
+  }
 
+  /** The compile (if the language has one), then the program or its cases, each on fresh processes. */
+  private async compileAndRun(program: Program, files: ProgramFile[], run: Step, options: RunOptions, casesCgroup: JobCgroup | undefined): Promise<RunOutcome> {
     let compile: RunOutcome | undefined;
-    // The program's own process starts while the compiler runs (it waits for its go), so its start is off the job's path.
+    // The program's own process (or the cases' runner) starts while the compiler runs, waiting for its go, so its start is off the job's path.
     let programProcess: Promise<BwrapProcess> | undefined;
     if (program.compile) {
-      // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
-      await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
-      programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), caseRunner: program.cases !== undefined });
+      if (program.cases) {
+        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), cgroup: casesCgroup, caseRunner: true });
+      } else {
+        // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
+        await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
+        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, this.where());
+      }
       programProcess.catch(() => {});
       const unused = async () => {
         await programProcess?.then((bwrap) => bwrap.stop(), () => {});
@@ -235,7 +259,7 @@ export class LocalSandbox implements WarmSandbox {
     }
     // The warm (or compiling) process is done with: the program gets a process of its own, the cases a runner.
     await this.bwrap.stop();
-    if (program.cases) return { ...(await this.runCases(program, program.cases, options, programProcess)), ...(compile ? { compile } : {}) };
+    if (program.cases) return { ...(await this.runCases(program, program.cases, options, casesCgroup, programProcess)), ...(compile ? { compile } : {}) };
     const ran = await this.runFresh(program, run, options.limits, options, programProcess);
     return { ...ran, ...(compile ? { compile } : {}) };
   }
@@ -246,18 +270,18 @@ export class LocalSandbox implements WarmSandbox {
    * runner (caseRunnerScript.ts) resets /work to a copy of the job's work
    * dir as the compile left it, empties /tmp, /dev/shm and IPC, and kills
    * whatever a case left running: nothing a case writes reaches the next.
-   * The sandbox's cgroup is theirs in turn, its CPU and peak counted from
-   * each case's start. A case the worker stops (its time, its output, a
+   * The cases' cgroup is theirs in turn, its CPU and peak counted from each
+   * case's start. A case the worker stops (its time, its output, a
    * cancel) takes the runner down with it; the next case gets a new one.
    * Cases after a cancel are not run.
    */
-  private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions, prelaunched?: Promise<BwrapProcess>): Promise<RunOutcome> {
+  private async runCases(program: Program, cases: readonly ProgramCase[], options: RunOptions, cgroup: JobCgroup | undefined, prelaunched?: Promise<BwrapProcess>): Promise<RunOutcome> {
     const outcomes: RunOutcome[] = [];
     let runner: CaseRunner | undefined;
     // The first may have started during the compile; one that died waiting (the compile's memory) is replaced.
     const startRunner = async (waiting?: Promise<BwrapProcess>) => {
       const started = await waiting?.catch(() => undefined);
-      return new CaseRunner(started?.alive ? started : await LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), caseRunner: true }));
+      return new CaseRunner(started?.alive ? started : await LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), cgroup, caseRunner: true }));
     };
     // Each case's launcher reads its go from this file.
     writeFileSync(path.join(this.specDir, GO_FILE), '\n', { mode: 0o644 });
@@ -272,13 +296,14 @@ export class LocalSandbox implements WarmSandbox {
             runner = await startRunner(index === 0 ? prelaunched : undefined);
           }
           let reset = await runner.reset();
-          if (reset === 'gone') {
-            // The runner died between cases: one more, and if that one cannot start either, the sandbox is lost.
+          if (reset !== 'ready') {
+            // The runner died between cases, or what a case left could not be removed: a new sandbox, once.
+            await runner.stop();
             runner = await startRunner();
             reset = await runner.reset();
             if (reset === 'gone') throw new SandboxLostError(runner.preludeText() || 'the test cases\' runner ended before a case');
           }
-          outcome = reset === 'failed' ? workCopyFailed() : await this.runCase(program, cases[index]!, runner, options);
+          outcome = reset === 'failed' ? workCopyFailed() : await this.runCase(program, cases[index]!, runner, cgroup, options);
         }
         outcomes.push(outcome);
         options.onCase?.(index, outcome);
@@ -291,11 +316,11 @@ export class LocalSandbox implements WarmSandbox {
   }
 
   /** One case on the runner: its spec in the spec dir (the case before is gone, so none sees another's input), its figures its own. */
-  private async runCase(program: Program, testCase: ProgramCase, runner: CaseRunner, options: RunOptions): Promise<RunOutcome> {
+  private async runCase(program: Program, testCase: ProgramCase, runner: CaseRunner, cgroup: JobCgroup | undefined, options: RunOptions): Promise<RunOutcome> {
     const limits = { ...options.limits, timeoutMs: testCase.timeoutMs, maxOutputBytes: testCase.maxOutputBytes };
     this.writeSpec(program, { command: program.command, args: testCase.args, stdin: testCase.stdin }, this.specDir);
-    this.cgroup?.resetMemoryPeak();
-    return await this.watchStep({ bwrap: runner, cgroup: this.cgroup, limits }, { ...options, onOutput: undefined });
+    cgroup?.resetMemoryPeak();
+    return await this.watchStep({ bwrap: runner, cgroup, limits }, { ...options, onOutput: undefined });
   }
 
   /** One step in a new sandbox process (the current one must be stopped; `started`, one already waiting): the program after its compile. */

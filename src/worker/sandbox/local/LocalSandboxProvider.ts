@@ -7,7 +7,7 @@ import { findExecutable, locateProgram } from '../../../shared/findExecutable.js
 import type { Logger } from '../../../shared/logger.js';
 import { locateTranspiler } from '../../program/transpiler.js';
 import type { LanguageVersion, Runtime, RuntimeVersion, Sandbox, SandboxProvider, WarmSandbox } from '../SandboxProvider.js';
-import { sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
+import { BASH_NO_STARTUP_FILES, sandboxArguments, sandboxCommand, systemMounts } from './bwrapArguments.js';
 import type { CgroupHierarchy } from './cgroups/CgroupHierarchy.js';
 import { detectCgroups } from './cgroups/detectCgroups.js';
 import { IdentityPool } from './IdentityPool.js';
@@ -42,6 +42,11 @@ export interface LocalProviderOptions {
   logger: Logger;
   /** Where cgroups live; tests point it elsewhere. */
   cgroupRoot?: string;
+  /**
+   * What runs test cases: `auto`, the Python runner where python3 is here, else bash's.
+   * @defaultValue 'auto'
+   */
+  caseRunner?: 'auto' | 'bash';
   /** The defined languages; those whose toolchain answers in a sandbox here are offered. */
   languages: readonly LanguageDefinition[];
 }
@@ -120,6 +125,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         setprivPath,
         shellPath,
         runnerShellPath,
+        caseRunner: options.caseRunner ?? 'auto',
         systemMounts: systemMounts(options.languages.flatMap((l) => l.systemPaths)),
         tools,
         workDir: directory.path,
@@ -325,7 +331,7 @@ function versionOf(definition: LanguageDefinition, answer: string): string {
 async function verifyNamespaces(settings: ProbeSettings, bash: string | undefined): Promise<string[]> {
   if (!bash) return [];
   const script = NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ');
-  const probe = await probeInSandbox(settings, [bash, '-c', script]);
+  const probe = await probeInSandbox(settings, [bash, ...BASH_NO_STARTUP_FILES, '-c', script]);
   if (!probe.ok) return [];
   const inside = probe.output.trim().split('\n');
   return NAMESPACES.filter((ns, i) => inside[i] !== readlinkSync(`/proc/self/ns/${ns}`));

@@ -47,9 +47,17 @@ export const SANDBOX_SPEC_DIR = '/run/sandq';
 /** Where a case runner's sandbox has its shell: the worker's execute-only copy of bash (see installTool). */
 export const RUNNER_SHELL_PATH = '/run/case-runner';
 
+/**
+ * Every bash sandq starts runs with these: with a socket as its stdin (what
+ * node gives a child), bash takes itself for an rsh/ssh session and reads
+ * ~/.bashrc even with -c: the worker's own (for the shell that joins the
+ * cgroup), or /work/.bashrc, a job's file, inside the sandbox.
+ */
+export const BASH_NO_STARTUP_FILES = ['--norc', '--noprofile'] as const;
+
 /** The command line bwrap starts: the descriptor-closing shell, then the program. */
 export function sandboxCommand(bash: string, command: string[]): string[] {
-  return [bash, '-c', `${CLOSE_INHERITED_FDS}; exec "$@"`, 'sandq', ...command];
+  return [bash, ...BASH_NO_STARTUP_FILES, '-c', `${CLOSE_INHERITED_FDS}; exec "$@"`, 'sandq', ...command];
 }
 
 export interface SandboxArgumentsInput {

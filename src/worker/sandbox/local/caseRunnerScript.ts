@@ -1,6 +1,6 @@
 import { LAUNCHER_ABANDONED } from '../common/exitStatus.js';
 import type { Runtime } from '../SandboxProvider.js';
-import { ACK_FD, RUNNER_SHELL_PATH, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR, WORK_BASE_DIR } from './bwrapArguments.js';
+import { ACK_FD, BASH_NO_STARTUP_FILES, RUNNER_SHELL_PATH, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR, WORK_BASE_DIR } from './bwrapArguments.js';
 import { BASH_START_PROGRAM } from './launchers.js';
 /** A file of one newline in the spec dir: each case's launcher reads its go signal from it. */
 export const GO_FILE = 'go';
@@ -99,6 +99,6 @@ const LAUNCHER_RUNNER = script(`exec "$@" < ${SANDBOX_SPEC_DIR}/${GO_FILE}`);
 
 /** The runner's command line: its shell and script, and for runtimes other than bash the launcher it starts for each case. */
 export function caseRunnerCommand(runtime: Runtime, launcher: readonly string[]): string[] {
-  if (runtime === 'bash') return [RUNNER_SHELL_PATH, '-c', BASH_RUNNER, 'sandq-runner'];
-  return [RUNNER_SHELL_PATH, '-c', LAUNCHER_RUNNER, 'sandq-runner', ...launcher];
+  if (runtime === 'bash') return [RUNNER_SHELL_PATH, ...BASH_NO_STARTUP_FILES, '-c', BASH_RUNNER, 'sandq-runner'];
+  return [RUNNER_SHELL_PATH, ...BASH_NO_STARTUP_FILES, '-c', LAUNCHER_RUNNER, 'sandq-runner', ...launcher];
 }

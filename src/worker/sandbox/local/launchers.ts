@@ -2,7 +2,7 @@ import type { Runtime } from '../SandboxProvider.js';
 import { MAX_BUILT_PROGRAM_BYTES } from '../../program/transpiler.js';
 import { LAUNCHER_ABANDONED, TRANSPILED_TOO_LARGE } from '../common/exitStatus.js';
 import { nulSpec } from '../common/jobSpec.js';
-import { ACK_FD, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR } from './bwrapArguments.js';
+import { ACK_FD, BASH_NO_STARTUP_FILES, SANDBOX_SPEC_DIR, SANDBOX_WORK_DIR } from './bwrapArguments.js';
 
 /**
  * A sandbox is started before its job is known, with the interpreter already
@@ -44,14 +44,14 @@ export interface JobSpec {
  * executed directly, which costs a fraction of runpy's path machinery. The
  * launcher's own frame is cut from tracebacks.
  */
-const PYTHON = `
-import os, sys, types
-# Loaded while idle, not on the job's clock: the spec parser and the error printer.
-import json, traceback
-while True:
-    b = os.read(0, 1)
-    if b == b"\\n": break
-    if not b: os._exit(${LAUNCHER_ABANDONED})
+/**
+ * How a Python program starts once it has its go: the spec read, the job's
+ * stdin as fd 0, the job acknowledged, its environment and argv taken on,
+ * then the entry run as __main__. A Python case runner runs the same in
+ * each case's forked child (see caseRunnerScript.ts).
+ */
+export const PYTHON_START_PROGRAM = `
+import os, sys, types, json, traceback
 with open("${SPEC}/spec.json") as f:
     spec = json.load(f)
 stdin = os.open("${SPEC}/${STDIN_FILE}", os.O_RDONLY); os.dup2(stdin, 0); os.close(stdin)
@@ -76,6 +76,16 @@ except BaseException as error:
     traceback.print_exception(type(error), error, tb)
     sys.exit(1)
 `;
+
+/** Python: loads what the start needs while idle, not on the job's clock, waits for its go, then PYTHON_START_PROGRAM. */
+const PYTHON = `
+import os, sys, types
+import json, traceback
+while True:
+    b = os.read(0, 1)
+    if b == b"\\n": break
+    if not b: os._exit(${LAUNCHER_ABANDONED})
+${PYTHON_START_PROGRAM}`;
 
 /**
  * Node: Module.runMain runs the entry as the main module, CommonJS or ES
@@ -151,7 +161,7 @@ export function launcherCommand(runtime: Runtime, executable: string, flags: str
     case 'node':
       return [executable, ...flags, '-e', NODE];
     case 'bash':
-      return [executable, '-c', BASH];
+      return [executable, ...BASH_NO_STARTUP_FILES, '-c', BASH];
   }
 }
 

@@ -14,6 +14,7 @@ export function localProviderOptions(config: Config, logger: Logger): LocalProvi
     uidCount: config.SANDBOX_UID_COUNT,
     cpusPerJob: config.SANDBOX_CPUS,
     cgroupRoot: config.SANDBOX_CGROUP_ROOT,
+    caseRunner: config.CASE_RUNNER,
     // A warm shell may serve a compile as well as a program: it starts with room for the larger of the two.
     // Open files and file size are rlimits, fixed when a sandbox starts: a pooled one has the defaults,
     // and a job asking for others gets a sandbox started for it.
