@@ -273,6 +273,11 @@ try {
       });
     }
     rows.push({ measure: '  p50 of: compile in its sandbox', value: percentile(jobs.map((b) => b.compile), 50), unit: 'ms', baseline: { name: 'host compile, p50', value: percentile(host.map((h) => h.compile), 50) } });
+    const part = (key: keyof Breakdown) => percentile(jobs.map((b) => b[key]), 50);
+    rows.push({ measure: '  p50 of: the program in its sandbox', value: part('sandboxRun'), unit: 'ms', baseline: { name: 'host run, p50', value: percentile(host.map((h) => h.total - h.compile), 50) } });
+    rows.push({ measure: '  p50 of: submit and queue wait', value: part('queue'), unit: 'ms' });
+    rows.push({ measure: '  p50 of: worker around them', value: part('workerOverhead'), unit: 'ms' });
+    rows.push({ measure: '  p50 of: result to client', value: part('resultToClient'), unit: 'ms' });
   }
 
   if (wanted('test-cases')) await testCaseRows(compiledService.baseUrl, 'c');

@@ -219,24 +219,25 @@ export class LocalSandbox implements WarmSandbox {
   /** The compile (if the language has one), then the program or its cases, each on fresh processes. */
   private async compileAndRun(program: Program, files: ProgramFile[], run: Step, options: RunOptions, casesCgroup: JobCgroup | undefined): Promise<RunOutcome> {
     let compile: RunOutcome | undefined;
-    // The program's own process (or the cases' runner) starts while the compiler runs, waiting for its go, so its start is off the job's path.
+    // The program's own process (or the cases' runner) starts once the compiler runs, and waits for its go: its
+    // start (a spawn that holds the event loop for milliseconds) overlaps the compile instead of coming before it.
     let programProcess: Promise<BwrapProcess> | undefined;
     if (program.compile) {
-      if (program.cases) {
-        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), cgroup: casesCgroup, caseRunner: true });
-      } else {
-        // Its bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
-        await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
-        programProcess = LocalSandbox.launch(this.settings, this.runtime, options.limits, this.where());
-      }
+      const written = modificationTimes(this.hostWorkDir, files.map((file) => file.path));
+      // The program's bwrap, init and shell are sandq's, not the compiler's: they get room of their own in the cgroup.
+      if (!program.cases) await this.cgroup?.setLimits(cgroupLimits(this.limits, this.settings.cpusPerJob, false, WAITING_SANDBOX_PROCESSES));
+      // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
+      // Its go is sent before this call returns; what it awaits is the compiler's end.
+      const compiling = this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+      programProcess = program.cases
+        ? LocalSandbox.launch(this.settings, this.runtime, options.limits, { ...this.where(), cgroup: casesCgroup, caseRunner: true })
+        : LocalSandbox.launch(this.settings, this.runtime, options.limits, this.where());
       programProcess.catch(() => {});
       const unused = async () => {
         await programProcess?.then((bwrap) => bwrap.stop(), () => {});
       };
       try {
-        const written = await modificationTimes(this.hostWorkDir, files.map((file) => file.path));
-        // The compile: on the warm process, under the compile limits the sandbox was claimed with, its output its own.
-        compile = await this.runStep(program, { command: program.compile.command, args: [], stdin: '' }, { ...options, onOutput: undefined });
+        compile = await compiling;
         // Whatever it wrote, a failed compile's half-built objects included.
         this.compiled = await compileOutputs(this.hostWorkDir, written);
       } catch (error) {

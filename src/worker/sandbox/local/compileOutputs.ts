@@ -1,12 +1,17 @@
+import { lstatSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_ARTIFACT_ENTRIES } from '../common/ArtifactSelection.js';
 
-/** When each file the worker wrote into a work dir was last modified, to tell later which ones a compile wrote. */
-export async function modificationTimes(workDir: string, paths: readonly string[]): Promise<Map<string, number>> {
+/**
+ * When each file the worker wrote into a work dir was last modified, to tell
+ * later which ones a compile wrote. Synchronous, as the writes were: the
+ * request's files on a tmpfs, just before the compile starts.
+ */
+export function modificationTimes(workDir: string, paths: readonly string[]): Map<string, number> {
   const times = new Map<string, number>();
   for (const relative of paths) {
-    const stat = await lstat(path.join(workDir, relative)).catch(() => undefined);
+    const stat = lstatSync(path.join(workDir, relative), { throwIfNoEntry: false });
     if (stat) times.set(relative, stat.mtimeMs);
   }
   return times;
