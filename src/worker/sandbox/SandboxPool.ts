@@ -16,6 +16,8 @@ export interface SandboxPoolOptions {
 
 /** How long after a sandbox is taken its replacement starts, if its job has not ended by then. */
 const REFILL_DELAY_MS = 100;
+/** How long after a job's end its sandbox's replacement starts: time for the worker to store the outcome first. */
+const AFTER_RESULT_DELAY_MS = 20;
 /** After a failed start, wait this long (doubling up to the cap) before trying again. */
 const RETRY_MS = { first: 500, max: 30_000 };
 
@@ -81,12 +83,15 @@ export class SandboxPool {
 
   /**
    * Takes back a sandbox whose job is done: destroys it in the background
-   * (drain waits for it) and starts its replacement. Refilling here rather
-   * than when the job took the sandbox keeps the replacement's start (a few
-   * process spawns and mounts) from competing with the job it was taken for.
+   * (drain waits for it) and starts its replacement shortly after. Refilling
+   * here rather than when the job took the sandbox keeps the replacement's
+   * start (a few process spawns and mounts) from competing with the job it
+   * was taken for; the short delay keeps it from the job's last steps too
+   * (its outcome stored, the client told), which wait on the event loop a
+   * spawn holds.
    */
   release(sandbox: Sandbox): void {
-    this.refill(sandbox.runtime);
+    this.refillAfterResult(sandbox.runtime);
     const destroying = sandbox
       .destroy()
       .catch((error: unknown) => this.options.logger.warn({ err: error, runtime: sandbox.runtime }, 'could not destroy a used sandbox'))
@@ -117,6 +122,17 @@ export class SandboxPool {
       this.retryTimers.delete(timer);
       this.refill(runtime);
     }, REFILL_DELAY_MS);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  /** Refills once the job's outcome is stored (a few Redis round trips): a spawn holds the event loop they wait on. */
+  private refillAfterResult(runtime: Runtime): void {
+    if (!this.enabled || this.draining) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.refill(runtime);
+    }, AFTER_RESULT_DELAY_MS);
     timer.unref();
     this.retryTimers.add(timer);
   }
