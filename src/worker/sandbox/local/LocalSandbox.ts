@@ -239,7 +239,7 @@ export class LocalSandbox implements WarmSandbox {
       try {
         compile = await compiling;
         // Whatever it wrote, a failed compile's half-built objects included.
-        this.compiled = await compileOutputs(this.hostWorkDir, written);
+        this.compiled = compileOutputs(this.hostWorkDir, written);
       } catch (error) {
         await unused();
         throw error;

@@ -1,5 +1,4 @@
-import { lstatSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { type Dirent, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_ARTIFACT_ENTRIES } from '../common/ArtifactSelection.js';
 
@@ -21,23 +20,33 @@ export function modificationTimes(workDir: string, paths: readonly string[]): Ma
  * The work-dir files a compile created or changed: every regular file but
  * those the worker wrote (`written`, with their times) and left as they
  * were. These are never handed back as artifacts. Walked without following
- * links, within the same entry bound as artifact collection.
+ * links, within the same entry bound as artifact collection; synchronously,
+ * for it sits between the compile and the program on the job's clock, and
+ * the thread pool's queue (other jobs' work dirs being removed) cost more
+ * than the walk of a few files on a tmpfs.
  */
-export async function compileOutputs(workDir: string, written: ReadonlyMap<string, number>): Promise<Set<string>> {
+export function compileOutputs(workDir: string, written: ReadonlyMap<string, number>): Set<string> {
   const outputs = new Set<string>();
   let seen = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+  const entries = (dir: string): Dirent[] => {
+    try {
+      return readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+  };
+  const walk = (dir: string): void => {
+    for (const entry of entries(dir)) {
       if (++seen > MAX_ARTIFACT_ENTRIES) return;
       const full = path.join(dir, entry.name);
       const relative = path.relative(workDir, full);
-      if (entry.isDirectory()) await walk(full);
+      if (entry.isDirectory()) walk(full);
       else if (entry.isFile()) {
         const before = written.get(relative);
-        if (before === undefined || (await lstat(full).catch(() => undefined))?.mtimeMs !== before) outputs.add(relative);
+        if (before === undefined || lstatSync(full, { throwIfNoEntry: false })?.mtimeMs !== before) outputs.add(relative);
       }
     }
   };
-  await walk(workDir);
+  walk(workDir);
   return outputs;
 }
