@@ -69,13 +69,13 @@ export class SandboxPool {
       if (await sandbox.claim(limits)) {
         poolMetrics.hits.inc(labels);
         poolMetrics.acquireSeconds.observe({ ...labels, source: 'warm' }, (performance.now() - started) / 1000);
-        this.refillSoon(runtime);
+        this.refillAfter(runtime, REFILL_DELAY_MS);
         return sandbox;
       }
       this.discard(sandbox, sandbox.alive ? 'cannot take limits' : 'died idle');
     }
     if (this.enabled && this.options.runtimes.includes(runtime)) poolMetrics.misses.inc(labels);
-    this.refillSoon(runtime);
+    this.refillAfter(runtime, REFILL_DELAY_MS);
     const sandbox = await this.provider.create(runtime, limits);
     poolMetrics.acquireSeconds.observe({ ...labels, source: 'new' }, (performance.now() - started) / 1000);
     return sandbox;
@@ -91,7 +91,7 @@ export class SandboxPool {
    * spawn holds.
    */
   release(sandbox: Sandbox): void {
-    this.refillAfterResult(sandbox.runtime);
+    this.refillAfter(sandbox.runtime, AFTER_RESULT_DELAY_MS);
     const destroying = sandbox
       .destroy()
       .catch((error: unknown) => this.options.logger.warn({ err: error, runtime: sandbox.runtime }, 'could not destroy a used sandbox'))
@@ -112,27 +112,18 @@ export class SandboxPool {
   }
 
   /**
-   * Refills a little after a sandbox was taken, unless its job ends first
-   * (release refills at once): most jobs are short, and a sandbox start
-   * (process spawns, an interpreter loading) competes with the job for the CPU.
+   * Refills `delayMs` from now. After a sandbox was taken (REFILL_DELAY_MS),
+   * unless its job ends first: most jobs are short, and a sandbox start
+   * (process spawns, an interpreter loading) competes with the job for the
+   * CPU. After a job's end (AFTER_RESULT_DELAY_MS): its outcome is stored in
+   * a few Redis round trips that wait on the event loop a spawn holds.
    */
-  private refillSoon(runtime: Runtime): void {
+  private refillAfter(runtime: Runtime, delayMs: number): void {
     if (!this.enabled || this.draining) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       this.refill(runtime);
-    }, REFILL_DELAY_MS);
-    timer.unref();
-    this.retryTimers.add(timer);
-  }
-
-  /** Refills once the job's outcome is stored (a few Redis round trips): a spawn holds the event loop they wait on. */
-  private refillAfterResult(runtime: Runtime): void {
-    if (!this.enabled || this.draining) return;
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      this.refill(runtime);
-    }, AFTER_RESULT_DELAY_MS);
+    }, delayMs);
     timer.unref();
     this.retryTimers.add(timer);
   }
