@@ -23,6 +23,7 @@ export interface LanguageListing {
  */
 export class OfferedLanguages {
   private cached: { at: number; workers: Promise<WorkerAnnouncement[]> } | undefined;
+  private refreshing = false;
 
   constructor(
     private readonly redis: Redis,
@@ -30,12 +31,23 @@ export class OfferedLanguages {
     private readonly languages: LanguageRegistry,
   ) {}
 
+  /**
+   * The announcements, read at most once per CACHE_MS. Only the first read
+   * is waited for: once there is one, an older one is answered with while
+   * the next is read, so no submission waits on that scan.
+   */
   private workers(): Promise<WorkerAnnouncement[]> {
     const now = Date.now();
-    if (!this.cached || now - this.cached.at > CACHE_MS) {
+    if (!this.cached) {
       const workers = listWorkers(this.redis, this.queuePrefix);
       this.cached = { at: now, workers };
       workers.catch(() => (this.cached = undefined));
+    } else if (now - this.cached.at > CACHE_MS && !this.refreshing) {
+      this.refreshing = true;
+      listWorkers(this.redis, this.queuePrefix)
+        .then((workers) => (this.cached = { at: Date.now(), workers: Promise.resolve(workers) }))
+        .catch(() => {})
+        .finally(() => (this.refreshing = false));
     }
     return this.cached.workers;
   }
