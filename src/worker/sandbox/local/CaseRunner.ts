@@ -5,6 +5,9 @@ import { type BwrapProcess, type BwrapRunInput, programExit } from './BwrapProce
 import { RUNNER_SAYS } from './caseRunnerScript.js';
 import { OutputUntilToken } from './OutputUntilToken.js';
 
+/** How long a reset of the sandbox between two cases may take before the runner is killed (and another started). */
+const RESET_TIMEOUT_MS = 20_000;
+
 /** How a reset of the sandbox state between cases ended. */
 export type ResetResult = 'ready' | 'failed' | 'gone';
 
@@ -44,9 +47,16 @@ export class CaseRunner {
    */
   async reset(): Promise<ResetResult> {
     this.askReset();
-    const done = await this.until(() => this.resetResult !== undefined);
-    this.resetAsked = false;
-    return done ? this.resetResult! : 'gone';
+    // No case's clock runs during a reset: one that does not end (a tree too large to remove soon) ends the runner.
+    const deadline = setTimeout(() => this.bwrap.killNow(), RESET_TIMEOUT_MS);
+    deadline.unref();
+    try {
+      const done = await this.until(() => this.resetResult !== undefined);
+      return done ? this.resetResult! : 'gone';
+    } finally {
+      clearTimeout(deadline);
+      this.resetAsked = false;
+    }
   }
 
   /** Runs one case on a fresh state (after reset), its spec already in the spec dir, and watches it to its end. */
