@@ -39,7 +39,13 @@ export interface BwrapStartInput {
 }
 
 /** Writes the shell's pid into each file up to `--`, then execs the rest: a process that joins its cgroups before it is anything else. */
-const JOIN_CGROUP = '[ "$PPID" = "$1" ] || exit 125; shift; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+/**
+ * Ends the chain unless its parent is still the worker (`$1`): a parent-death
+ * signal asked for after the parent died never comes, so each arming of one
+ * is followed by this look.
+ */
+const STILL_THE_WORKERS = '[ "$PPID" = "$1" ] || exit 125; shift;';
+const JOIN_CGROUP = `${STILL_THE_WORKERS} while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"`;
 
 export interface BwrapRunInput {
   /** Written to the program's stdin, then closed. */
@@ -123,10 +129,12 @@ export class BwrapProcess {
     const { identity, cgroup } = input;
     // With a cgroup to join the worker's own identity starts the chain, and setpriv takes the sandbox's just before bwrap.
     // Each setpriv asks the kernel to kill the chain should the worker die (SIGKILL included), for the sandbox
-    // is out of the worker's process group; changing uid clears that, so the second asks again. The shell
-    // checks that its parent is still the worker: one that died before the first setpriv asked is not seen.
+    // is out of the worker's process group; changing uid clears that, so the second asks again. After each
+    // asking a shell looks that its parent is still the worker (STILL_THE_WORKERS): one that died before
+    // the signal was asked for would never send it.
     const untilWorkerDies = ['--pdeathsig', 'KILL'];
-    const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', ...untilWorkerDies, '--'] : [];
+    const lookAgain = cgroup ? [cgroup.shell, ...BASH_NO_STARTUP_FILES, '-c', `${STILL_THE_WORKERS} exec "$@"`, 'sandq-check', String(process.pid)] : [];
+    const dropIdentity = cgroup && identity ? [cgroup.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, '--clear-groups', ...untilWorkerDies, '--', ...lookAgain] : [];
     const chain = [...(input.launcher ?? []), ...dropIdentity, input.bwrapPath, '--args', String(FD.options), ...input.command];
     const [executable, ...argv] = cgroup
       ? [cgroup.setpriv, ...untilWorkerDies, '--', cgroup.shell, ...BASH_NO_STARTUP_FILES, '-c', JOIN_CGROUP, 'sandq-join', String(process.pid), ...cgroup.procsFiles, '--', ...chain]
@@ -232,6 +240,11 @@ export class BwrapProcess {
   /** Stops a running program for its CPU time: the run ends `timed_out`, by `cpuTimeMs`. */
   stopForCpuTime(): void {
     if (this.watch && !this.watch.stoppedBy) this.watch.stop('timed_out', 'cpuTimeMs');
+  }
+
+  /** What the sandbox printed before its run began, stream by stream: a command that needs no go (a probe) may answer that early. */
+  preludeOutput(): { stdout: string; stderr: string } {
+    return { stdout: this.prelude.stdout.text(), stderr: this.prelude.stderr.text() };
   }
 
   /** What the sandbox printed before its job started (diagnostics for a sandbox that died idle). */

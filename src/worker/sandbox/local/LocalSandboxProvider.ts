@@ -252,10 +252,13 @@ async function probeInSandbox(
       identity,
     });
     const outcome = await bwrap.run({ stdin: '', timeoutMs, maxOutputBytes: 64 * 1024 });
+    // The command waits for no go: what it wrote before run() began is the prelude's (on a busy host, often all of it).
+    const early = bwrap.preludeOutput();
+    const [stdout, stderr] = [early.stdout + outcome.stdout, early.stderr + outcome.stderr];
     const ok = outcome.termination === 'exited' && outcome.exitCode === 0;
     // Some toolchains answer --version on stderr (java -version).
-    if (ok) return { ok, output: outcome.stdout.trim() ? outcome.stdout : outcome.stderr };
-    return { ok, output: outcome.termination === 'timed_out' ? `no answer within ${timeoutMs} ms` : outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}` };
+    if (ok) return { ok, output: stdout.trim() ? stdout : stderr };
+    return { ok, output: outcome.termination === 'timed_out' ? `no answer within ${timeoutMs} ms` : stderr || stdout || `exit ${outcome.exitCode}` };
   } catch (error) {
     return { ok: false, output: (error as Error).message };
   } finally {
