@@ -249,7 +249,8 @@ export class BwrapProcess {
 
   /** What the sandbox printed before its job started (diagnostics for a sandbox that died idle). */
   preludeText(): string {
-    return `${this.prelude.stdout.text()}${this.prelude.stderr.text()}`.trim();
+    const { stdout, stderr } = this.preludeOutput();
+    return `${stdout}${stderr}`.trim();
   }
 
   /** Stops the program from outside its run (the sandbox is destroyed): a run still going ends `reason`. */

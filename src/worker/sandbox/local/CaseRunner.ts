@@ -26,9 +26,17 @@ export class CaseRunner {
   private caseStarted = false;
   private caseStatus: number | undefined;
   private readonly waiters = new Set<() => void>();
+  /** Whether the runner's sandbox has ended (its pipes drained). */
+  private gone = false;
 
   constructor(private readonly bwrap: BwrapProcess) {
     bwrap.onControl((text) => this.parse(text));
+    // One listener for the runner's end, whatever waits: a wait per case would each keep its case's output until then.
+    const ended = () => {
+      this.gone = true;
+      this.wake();
+    };
+    bwrap.ended.then(ended, ended);
   }
 
   get alive(): boolean {
@@ -158,23 +166,19 @@ export class CaseRunner {
 
   /** Resolves true once `condition` holds (calling `met` at once, in the tick that made it so), false if the runner ends first. */
   private until(condition: () => boolean, met?: () => void): Promise<boolean> {
-    if (condition()) {
-      met?.();
-      return Promise.resolve(true);
-    }
     return new Promise((resolve) => {
       const check = () => {
-        if (!condition()) return;
-        this.waiters.delete(check);
-        met?.();
-        resolve(true);
+        if (condition()) {
+          this.waiters.delete(check);
+          met?.();
+          resolve(true);
+        } else if (this.gone) {
+          this.waiters.delete(check);
+          resolve(false);
+        }
       };
       this.waiters.add(check);
-      const ended = () => {
-        this.waiters.delete(check);
-        resolve(condition());
-      };
-      this.bwrap.ended.then(ended, ended);
+      check();
     });
   }
 }
